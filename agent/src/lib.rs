@@ -1,0 +1,1 @@
+//! stockpost-agent library.

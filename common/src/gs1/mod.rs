@@ -1,0 +1,1 @@
+//! GS1 barcode understanding (AIM symbology identifiers, element strings, Digital Link).

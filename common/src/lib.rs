@@ -1,0 +1,6 @@
+//! Stockpost's pure core.
+//!
+//! Everything in this crate is deterministic: no IO, no clock reads, no randomness.
+//! Time and randomness are passed in by the caller (architecture invariant 1).
+
+pub mod gs1;

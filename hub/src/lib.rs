@@ -1,0 +1,1 @@
+//! stockpost-hub library.
