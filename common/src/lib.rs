@@ -3,4 +3,5 @@
 //! Everything in this crate is deterministic: no IO, no clock reads, no randomness.
 //! Time and randomness are passed in by the caller (architecture invariant 1).
 
+pub mod check_digit;
 pub mod gs1;
