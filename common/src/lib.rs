@@ -4,4 +4,5 @@
 //! Time and randomness are passed in by the caller (architecture invariant 1).
 
 pub mod check_digit;
+pub mod domain;
 pub mod gs1;
