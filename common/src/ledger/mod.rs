@@ -1,0 +1,522 @@
+//! The inventory ledger: applies events to balances per (node, location, sku, lot, serial,
+//! expiry, status), and keeps the reservation overlay that separates on hand from available.
+//!
+//! Rules that hold for every sequence of calls (property-tested in `tests.rs`):
+//! - Each node's events are applied strictly in sequence: a repeat is `Duplicate`, a jump is
+//!   `Gap`; neither changes anything.
+//! - Physical events are facts: a balance may go negative. That is applied and flagged
+//!   ([`Flag::NegativeBalance`]), never clamped, so the hub can raise a count task.
+//! - Conservation: for every (node, sku), the sum of balances equals received + returned +
+//!   transferred in + adjusted up − shipped − transferred out − adjusted down − written off −
+//!   returned to vendor ([`Ledger::check_conservation`]).
+//! - Available = on hand with status available in pickable locations − reserved. A reservation
+//!   never takes more than is available ([`Ledger::reserve`]).
+//! - Same events in the same per-node order give the same state, whatever the interleaving
+//!   of different nodes.
+
+mod effects;
+mod key;
+#[cfg(test)]
+mod tests;
+
+pub use key::{StockKey, Totals};
+
+use crate::domain::{
+    Dec, Event, EventBody, EventError, EventId, LocationCode, LocationInfo, NodeId, OrderRef,
+    Place, Sku, StockStatus,
+};
+use key::NodeSku;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Why an event was not applied. The ledger is unchanged in every case.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// This event (or a later one of the same node) was applied already.
+    #[error("event {seq} of node {node} was already applied (applied up to {applied})")]
+    Duplicate {
+        /// The node.
+        node: NodeId,
+        /// The event's sequence.
+        seq: u64,
+        /// The highest applied sequence of the node.
+        applied: u64,
+    },
+    /// Events of this node are missing before this one.
+    #[error("event {seq} of node {node} arrived before {expected}")]
+    Gap {
+        /// The node.
+        node: NodeId,
+        /// The event's sequence.
+        seq: u64,
+        /// The sequence expected next.
+        expected: u64,
+    },
+    /// The event breaks a rule of the event model.
+    #[error("event {seq} of node {node} is invalid: {source}")]
+    Invalid {
+        /// The node.
+        node: NodeId,
+        /// The event's sequence.
+        seq: u64,
+        /// What is wrong.
+        source: EventError,
+    },
+    /// A balance or total would leave the representable range.
+    #[error("event {seq} of node {node} would overflow a balance")]
+    Overflow {
+        /// The node.
+        node: NodeId,
+        /// The event's sequence.
+        seq: u64,
+    },
+}
+
+/// Something the caller must act on after an event was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flag {
+    /// A balance went below zero (the event was applied anyway).
+    NegativeBalance {
+        /// The balance line.
+        key: StockKey,
+        /// Its new value.
+        balance: Dec,
+    },
+    /// Physical events left less available than is reserved for orders.
+    ReservedExceedsAvailable {
+        /// The node.
+        node: NodeId,
+        /// The item.
+        sku: Sku,
+        /// Reserved quantity.
+        reserved: Dec,
+        /// Available before reservations (on hand, available, pickable).
+        available: Dec,
+    },
+}
+
+/// The change of one balance line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceChange {
+    /// The line.
+    pub key: StockKey,
+    /// Before the event.
+    pub before: Dec,
+    /// After the event.
+    pub after: Dec,
+}
+
+/// The outcome of an applied event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Applied {
+    /// Every balance line the event changed.
+    pub changes: Vec<BalanceChange>,
+    /// What needs attention.
+    pub flags: Vec<Flag>,
+}
+
+/// Why a reservation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReserveError {
+    /// Not enough available stock.
+    #[error("only {available} of {sku} is available at {node}; {requested} was requested")]
+    Insufficient {
+        /// The node.
+        node: NodeId,
+        /// The item.
+        sku: Sku,
+        /// What was asked.
+        requested: Dec,
+        /// What is available.
+        available: Dec,
+    },
+    /// Zero or negative request.
+    #[error("a reservation must be for a positive quantity, not {0}")]
+    NotPositive(Dec),
+}
+
+/// Why the books do not balance (a bug: this must never happen).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{sku} at {node}: balances add up to {on_hand} but the totals say {expected}")]
+pub struct ConservationError {
+    /// The node.
+    pub node: NodeId,
+    /// The item.
+    pub sku: Sku,
+    /// Sum of balances.
+    pub on_hand: Dec,
+    /// What the totals say.
+    pub expected: Dec,
+}
+
+/// The inventory ledger. See the module documentation for its rules.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ledger {
+    balances: BTreeMap<StockKey, Dec>,
+    totals: BTreeMap<NodeSku, Totals>,
+    /// On hand, available status, pickable location; per (node, sku).
+    pickable_available: BTreeMap<NodeSku, Dec>,
+    reservations: BTreeMap<NodeSku, BTreeMap<OrderRef, Dec>>,
+    locations: BTreeMap<(NodeId, LocationCode), LocationInfo>,
+    applied: BTreeMap<NodeId, u64>,
+    negative: BTreeSet<StockKey>,
+}
+
+impl Ledger {
+    /// An empty ledger.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The highest sequence applied (or quarantined) for `node`; 0 when none.
+    pub fn applied_seq(&self, node: &NodeId) -> u64 {
+        self.applied.get(node).copied().unwrap_or(0)
+    }
+
+    fn check_seq(&self, id: &EventId) -> Result<(), ApplyError> {
+        let applied = self.applied_seq(&id.node);
+        if id.seq <= applied {
+            return Err(ApplyError::Duplicate {
+                node: id.node.clone(),
+                seq: id.seq,
+                applied,
+            });
+        }
+        if id.seq != applied + 1 {
+            return Err(ApplyError::Gap {
+                node: id.node.clone(),
+                seq: id.seq,
+                expected: applied + 1,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies `event`. On error nothing changes.
+    pub fn apply(&mut self, event: &Event) -> Result<Applied, ApplyError> {
+        self.check_seq(&event.id)?;
+        event.validate().map_err(|source| ApplyError::Invalid {
+            node: event.id.node.clone(),
+            seq: event.id.seq,
+            source,
+        })?;
+        let overflow = || ApplyError::Overflow {
+            node: event.id.node.clone(),
+            seq: event.id.seq,
+        };
+        let fx = effects::effects_of(event);
+
+        // Compute every new value before writing any, so an overflow leaves no trace.
+        let mut new_balances: BTreeMap<StockKey, (Dec, Dec)> = BTreeMap::new();
+        for (key, delta) in &fx.balances {
+            let before = match new_balances.get(key) {
+                Some((_, after)) => *after,
+                None => self.balances.get(key).copied().unwrap_or(Dec::ZERO),
+            };
+            let after = before.checked_add(*delta).ok_or_else(overflow)?;
+            let first_before = new_balances.get(key).map(|(b, _)| *b).unwrap_or(before);
+            new_balances.insert(key.clone(), (first_before, after));
+        }
+        let mut new_totals: BTreeMap<NodeSku, Totals> = BTreeMap::new();
+        for (stock, flow, qty) in &fx.flows {
+            let ns = (event.id.node.clone(), stock.sku.clone());
+            let mut totals = new_totals
+                .get(&ns)
+                .or_else(|| self.totals.get(&ns))
+                .copied()
+                .unwrap_or_default();
+            let field = totals.field(*flow);
+            *field = field.checked_add(*qty).ok_or_else(overflow)?;
+            totals.expected_on_hand().ok_or_else(overflow)?;
+            new_totals.insert(ns, totals);
+        }
+        let mut new_pickable: BTreeMap<NodeSku, Dec> = BTreeMap::new();
+        for (key, (before, after)) in &new_balances {
+            if self.counts_as_pickable(key) {
+                let ns = (key.node.clone(), key.stock.sku.clone());
+                let current = new_pickable
+                    .get(&ns)
+                    .or_else(|| self.pickable_available.get(&ns))
+                    .copied()
+                    .unwrap_or(Dec::ZERO);
+                let delta = after.checked_sub(*before).ok_or_else(overflow)?;
+                new_pickable.insert(ns, current.checked_add(delta).ok_or_else(overflow)?);
+            }
+        }
+
+        // Write.
+        let mut applied = Applied::default();
+        for (key, (before, after)) in new_balances {
+            if after.is_negative() {
+                self.negative.insert(key.clone());
+                applied.flags.push(Flag::NegativeBalance {
+                    key: key.clone(),
+                    balance: after,
+                });
+            } else {
+                self.negative.remove(&key);
+            }
+            if after.is_zero() {
+                self.balances.remove(&key);
+            } else {
+                self.balances.insert(key.clone(), after);
+            }
+            if before != after {
+                applied.changes.push(BalanceChange { key, before, after });
+            }
+        }
+        self.totals.extend(new_totals);
+        let touched: Vec<NodeSku> = new_pickable.keys().cloned().collect();
+        self.pickable_available.extend(new_pickable);
+        if let EventBody::Pick {
+            stock, qty, order, ..
+        } = &event.body
+        {
+            self.consume_reservation(&event.id.node, &stock.sku, order, qty.get());
+        }
+        for ns in touched {
+            let reserved = self.reserved(&ns.0, &ns.1);
+            let available = self.pickable_on_hand(&ns.0, &ns.1);
+            if reserved > available && !reserved.is_zero() {
+                applied.flags.push(Flag::ReservedExceedsAvailable {
+                    node: ns.0,
+                    sku: ns.1,
+                    reserved,
+                    available,
+                });
+            }
+        }
+        self.applied.insert(event.id.node.clone(), event.id.seq);
+        Ok(applied)
+    }
+
+    /// Records that event `id` was quarantined (it could not be applied) so the node's stream
+    /// moves on. The same sequence rules as [`Ledger::apply`] hold.
+    pub fn mark_quarantined(&mut self, id: &EventId) -> Result<(), ApplyError> {
+        self.check_seq(id)?;
+        self.applied.insert(id.node.clone(), id.seq);
+        Ok(())
+    }
+
+    fn counts_as_pickable(&self, key: &StockKey) -> bool {
+        if key.status != StockStatus::Available {
+            return false;
+        }
+        match &key.place {
+            Place::Location(code) => self
+                .locations
+                .get(&(key.node.clone(), code.clone()))
+                .is_some_and(|info| info.pickable),
+            Place::Container(_) => false,
+        }
+    }
+
+    /// Sets master data of a location. Stock in a location without master data is never
+    /// counted as available (it cannot be promised until someone says it may be picked).
+    pub fn set_location(&mut self, node: &NodeId, code: &LocationCode, info: LocationInfo) {
+        let slot = (node.clone(), code.clone());
+        let was = self.locations.get(&slot).is_some_and(|i| i.pickable);
+        let now = info.pickable;
+        self.locations.insert(slot, info);
+        if was == now {
+            return;
+        }
+        let place = Place::Location(code.clone());
+        let lines: Vec<(Sku, Dec)> = self
+            .balances
+            .iter()
+            .filter(|(k, _)| {
+                &k.node == node && k.place == place && k.status == StockStatus::Available
+            })
+            .map(|(k, v)| (k.stock.sku.clone(), *v))
+            .collect();
+        for (sku, qty) in lines {
+            let ns = (node.clone(), sku);
+            let current = self
+                .pickable_available
+                .get(&ns)
+                .copied()
+                .unwrap_or(Dec::ZERO);
+            let next = if now {
+                current.checked_add(qty)
+            } else {
+                current.checked_sub(qty)
+            };
+            // Each term is bounded, and so is their sum over one node's lines of one sku.
+            self.pickable_available.insert(ns, next.unwrap_or(current));
+        }
+    }
+
+    /// Master data of a location, if known.
+    pub fn location(&self, node: &NodeId, code: &LocationCode) -> Option<&LocationInfo> {
+        self.locations.get(&(node.clone(), code.clone()))
+    }
+
+    /// The balance of one line (zero when absent).
+    pub fn balance(&self, key: &StockKey) -> Dec {
+        self.balances.get(key).copied().unwrap_or(Dec::ZERO)
+    }
+
+    /// Every non-zero balance line, in key order.
+    pub fn balances(&self) -> impl Iterator<Item = (&StockKey, Dec)> {
+        self.balances.iter().map(|(k, v)| (k, *v))
+    }
+
+    /// Lines that are currently negative.
+    pub fn negative_balances(&self) -> impl Iterator<Item = &StockKey> {
+        self.negative.iter()
+    }
+
+    /// Total on hand of `sku` at `node`, in every place and status.
+    pub fn on_hand(&self, node: &NodeId, sku: &Sku) -> Dec {
+        self.sum_where(|k| &k.node == node && &k.stock.sku == sku)
+    }
+
+    /// On hand of `sku` at `node` that is held (any status other than available).
+    pub fn held(&self, node: &NodeId, sku: &Sku) -> Dec {
+        self.sum_where(|k| &k.node == node && &k.stock.sku == sku && k.status.is_held())
+    }
+
+    fn sum_where(&self, keep: impl Fn(&StockKey) -> bool) -> Dec {
+        self.balances
+            .iter()
+            .filter(|(k, _)| keep(k))
+            .fold(Dec::ZERO, |acc, (_, v)| acc.checked_add(*v).unwrap_or(acc))
+    }
+
+    /// On hand with status available in pickable locations, before reservations.
+    pub fn pickable_on_hand(&self, node: &NodeId, sku: &Sku) -> Dec {
+        self.pickable_available
+            .get(&(node.clone(), sku.clone()))
+            .copied()
+            .unwrap_or(Dec::ZERO)
+    }
+
+    /// Reserved for orders at `node`.
+    pub fn reserved(&self, node: &NodeId, sku: &Sku) -> Dec {
+        self.reservations
+            .get(&(node.clone(), sku.clone()))
+            .map(|orders| {
+                orders
+                    .values()
+                    .fold(Dec::ZERO, |a, v| a.checked_add(*v).unwrap_or(a))
+            })
+            .unwrap_or(Dec::ZERO)
+    }
+
+    /// What can still be promised: pickable on hand − reserved (may be negative after
+    /// physical events; see [`Flag::ReservedExceedsAvailable`]).
+    pub fn available(&self, node: &NodeId, sku: &Sku) -> Dec {
+        self.pickable_on_hand(node, sku)
+            .checked_sub(self.reserved(node, sku))
+            .unwrap_or(Dec::ZERO)
+    }
+
+    /// Reserves `qty` of `sku` at `node` for `order`; refused when not enough is available.
+    pub fn reserve(
+        &mut self,
+        node: &NodeId,
+        sku: &Sku,
+        order: &OrderRef,
+        qty: Dec,
+    ) -> Result<(), ReserveError> {
+        if qty.is_negative() || qty.is_zero() {
+            return Err(ReserveError::NotPositive(qty));
+        }
+        let available = self.available(node, sku);
+        if qty > available {
+            return Err(ReserveError::Insufficient {
+                node: node.clone(),
+                sku: sku.clone(),
+                requested: qty,
+                available,
+            });
+        }
+        let orders = self
+            .reservations
+            .entry((node.clone(), sku.clone()))
+            .or_default();
+        let current = orders.get(order).copied().unwrap_or(Dec::ZERO);
+        // qty <= available, which is bounded; the sum stays in range.
+        orders.insert(order.clone(), current.checked_add(qty).unwrap_or(current));
+        Ok(())
+    }
+
+    /// Releases what is reserved for `order` of `sku` at `node`; returns the released quantity.
+    pub fn release(&mut self, node: &NodeId, sku: &Sku, order: &OrderRef) -> Dec {
+        let ns = (node.clone(), sku.clone());
+        let released = self
+            .reservations
+            .get_mut(&ns)
+            .and_then(|orders| orders.remove(order))
+            .unwrap_or(Dec::ZERO);
+        if self.reservations.get(&ns).is_some_and(BTreeMap::is_empty) {
+            self.reservations.remove(&ns);
+        }
+        released
+    }
+
+    /// What is reserved for `order` of `sku` at `node`.
+    pub fn reserved_for(&self, node: &NodeId, sku: &Sku, order: &OrderRef) -> Dec {
+        self.reservations
+            .get(&(node.clone(), sku.clone()))
+            .and_then(|orders| orders.get(order))
+            .copied()
+            .unwrap_or(Dec::ZERO)
+    }
+
+    fn consume_reservation(&mut self, node: &NodeId, sku: &Sku, order: &OrderRef, qty: Dec) {
+        let ns = (node.clone(), sku.clone());
+        let Some(orders) = self.reservations.get_mut(&ns) else {
+            return;
+        };
+        if let Some(current) = orders.get(order).copied() {
+            let left = current.checked_sub(qty).unwrap_or(Dec::ZERO);
+            if left.is_negative() || left.is_zero() {
+                orders.remove(order);
+            } else {
+                orders.insert(order.clone(), left);
+            }
+        }
+        if orders.is_empty() {
+            self.reservations.remove(&ns);
+        }
+    }
+
+    /// The running totals of `sku` at `node`.
+    pub fn totals(&self, node: &NodeId, sku: &Sku) -> Totals {
+        self.totals
+            .get(&(node.clone(), sku.clone()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Checks that every (node, sku)'s balances add up to its totals.
+    pub fn check_conservation(&self) -> Result<(), ConservationError> {
+        let mut sums: BTreeMap<NodeSku, Dec> = BTreeMap::new();
+        for (key, qty) in &self.balances {
+            let slot = sums
+                .entry((key.node.clone(), key.stock.sku.clone()))
+                .or_insert(Dec::ZERO);
+            *slot = slot.checked_add(*qty).unwrap_or(*slot);
+        }
+        let mut all: BTreeSet<&NodeSku> = sums.keys().collect();
+        all.extend(self.totals.keys());
+        for ns in all {
+            let on_hand = sums.get(ns).copied().unwrap_or(Dec::ZERO);
+            let expected = self
+                .totals
+                .get(ns)
+                .and_then(Totals::expected_on_hand)
+                .unwrap_or(Dec::ZERO);
+            if on_hand != expected {
+                return Err(ConservationError {
+                    node: ns.0.clone(),
+                    sku: ns.1.clone(),
+                    on_hand,
+                    expected,
+                });
+            }
+        }
+        Ok(())
+    }
+}
