@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs Stockpost's whole test suite. Installs what the tests need on a fresh Debian machine
+# that has only Rust (needs root or sudo for apt-get). Usage: scripts/test.sh [extra nextest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the system tests talk to: a real broker, pseudo-terminal helpers, a browser.
+need=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v socat >/dev/null 2>&1 || need+=(socat)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --profile ci "$@"
+  cargo test --workspace --locked --doc
+else
+  echo "cargo-nextest not found; using cargo test (install it with: cargo install cargo-nextest --locked)"
+  cargo test --workspace --locked "$@"
+fi
