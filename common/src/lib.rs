@@ -7,3 +7,4 @@ pub mod check_digit;
 pub mod domain;
 pub mod gs1;
 pub mod ledger;
+pub mod sync;

@@ -12,7 +12,8 @@ fn workspace_root() -> PathBuf {
 
 /// package name -> names of its dependencies, from Cargo.lock.
 fn lock_graph() -> BTreeMap<String, Vec<String>> {
-    let text = std::fs::read_to_string(workspace_root().join("Cargo.lock")).expect("Cargo.lock is committed");
+    let text = std::fs::read_to_string(workspace_root().join("Cargo.lock"))
+        .expect("Cargo.lock is committed");
     let lock: toml::Table = text.parse().expect("Cargo.lock parses");
     let mut graph = BTreeMap::new();
     for package in lock["package"].as_array().expect("packages") {
@@ -35,7 +36,8 @@ fn lock_graph() -> BTreeMap<String, Vec<String>> {
 
 /// Normal (non-dev) dependencies of a workspace member, from its Cargo.toml.
 fn normal_deps(member: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(workspace_root().join(member).join("Cargo.toml")).expect("member manifest");
+    let text = std::fs::read_to_string(workspace_root().join(member).join("Cargo.toml"))
+        .expect("member manifest");
     let manifest: toml::Table = text.parse().expect("manifest parses");
     manifest
         .get("dependencies")
@@ -45,7 +47,18 @@ fn normal_deps(member: &str) -> Vec<String> {
 }
 
 const IO_CRATES: [&str; 12] = [
-    "tokio", "mio", "sled", "redb", "rumqttc", "rumqttd", "reqwest", "hyper", "axum", "tokio-serial", "socket2", "rand",
+    "tokio",
+    "mio",
+    "sled",
+    "redb",
+    "rumqttc",
+    "rumqttd",
+    "reqwest",
+    "hyper",
+    "axum",
+    "tokio-serial",
+    "socket2",
+    "rand",
 ];
 
 /// The names of every crate in `package`'s normal (non-dev) dependency tree, from `cargo tree`.
@@ -53,10 +66,24 @@ fn normal_tree(package: &str) -> BTreeSet<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let output = std::process::Command::new(cargo)
         .current_dir(workspace_root())
-        .args(["tree", "--locked", "--offline", "-p", package, "-e", "normal", "--prefix", "none"])
+        .args([
+            "tree",
+            "--locked",
+            "--offline",
+            "-p",
+            package,
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
         .output()
         .expect("cargo tree runs");
-    assert!(output.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| line.split_whitespace().next())
@@ -85,7 +112,8 @@ fn production_sources(dir: &Path) -> Vec<(PathBuf, String)> {
             let path = entry.expect("dir entry").path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") && path.file_name().is_some_and(|n| n != "tests.rs")
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && path.file_name().is_some_and(|n| n != "tests.rs")
             {
                 let text = std::fs::read_to_string(&path).expect("readable source");
                 let production = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
@@ -112,7 +140,11 @@ fn common_reads_no_clock_and_does_no_io() {
             "std::io::stdin",
             "println!",
         ] {
-            assert!(!text.contains(banned), "{} uses {banned}; common must stay pure", path.display());
+            assert!(
+                !text.contains(banned),
+                "{} uses {banned}; common must stay pure",
+                path.display()
+            );
         }
     }
 }
@@ -130,7 +162,10 @@ fn only_the_store_crate_depends_on_an_embedded_database() {
     let graph = lock_graph();
     for (package, deps) in &graph {
         if deps.iter().any(|d| d == "sled" || d == "redb") {
-            assert_eq!(package, "stockpost-store", "{package} depends on an embedded database");
+            assert_eq!(
+                package, "stockpost-store",
+                "{package} depends on an embedded database"
+            );
         }
     }
 }
