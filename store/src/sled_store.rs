@@ -59,16 +59,15 @@ impl SledStore {
             SledMode::LowSpace => sled::Mode::LowSpace,
             SledMode::HighThroughput => sled::Mode::HighThroughput,
         };
+        let config = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_bytes)
+            .flush_every_ms(None)
+            .mode(mode)
+            .use_compression(false)
+            .temporary(false);
         let (db, sled_trees) = contain_panic(BACKEND, || {
-            let db = sled::Config::new()
-                .path(path)
-                .cache_capacity(options.cache_bytes)
-                .flush_every_ms(None)
-                .mode(mode)
-                .use_compression(false)
-                .temporary(false)
-                .open()
-                .map_err(|e| classify(path, e))?;
+            let db = open_with_lock_retry(&config).map_err(|e| classify(path, e))?;
             let mut sled_trees = Vec::with_capacity(names.len());
             for name in &names {
                 sled_trees.push(
@@ -136,6 +135,29 @@ impl SledStore {
             });
         }
         Ok(())
+    }
+}
+
+/// How often, and how long apart, to retry when sled's file lock is still held.
+const LOCK_RETRIES: u32 = 50;
+const LOCK_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Open sled, retrying for a bounded time (0.5 s) while its file lock is held. sled releases the
+/// lock only when the last internal reference to the database is dropped, which can be a moment
+/// after the `Db` itself is dropped (its I/O threads finish first), so an in-process reopen can
+/// briefly see its own lock. Another process holding the store keeps failing and gets the error.
+fn open_with_lock_retry(config: &sled::Config) -> sled::Result<sled::Db> {
+    let mut attempt = 0;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if attempt < LOCK_RETRIES && e.to_string().contains("could not acquire lock") =>
+            {
+                attempt += 1;
+                std::thread::sleep(LOCK_RETRY_PAUSE);
+            }
+            other => return other,
+        }
     }
 }
 
