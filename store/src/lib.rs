@@ -12,6 +12,8 @@
 
 mod batch;
 mod config;
+#[doc(hidden)]
+pub mod crash_model;
 mod error;
 mod group_commit;
 mod open;

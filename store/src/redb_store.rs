@@ -21,6 +21,14 @@ const BACKEND: &str = "redb";
 /// File name of the redb database inside the store directory.
 pub const REDB_FILE: &str = "store.redb";
 
+type RangeItem<'a> = std::result::Result<
+    (
+        redb::AccessGuard<'a, &'static [u8]>,
+        redb::AccessGuard<'a, &'static [u8]>,
+    ),
+    redb::StorageError,
+>;
+
 type Def<'a> = TableDefinition<'a, &'static [u8], &'static [u8]>;
 
 /// The redb backend. See the module docs for how commits are made durable.
@@ -150,11 +158,7 @@ impl Store for RedbStore {
             let table = txn.open_table(Def::new(&self.names[idx])).map_err(rerr)?;
             let range = table.range::<&[u8]>((start, end)).map_err(rerr)?;
             let mut out = Vec::with_capacity(limit.min(1024));
-            let mut push = |item: std::result::Result<
-                (redb::AccessGuard<'_, &[u8]>, redb::AccessGuard<'_, &[u8]>),
-                redb::StorageError,
-            >|
-             -> Result<bool> {
+            let mut push = |item: RangeItem<'_>| -> Result<bool> {
                 let (k, v) = item.map_err(rerr)?;
                 out.push((k.value().to_vec(), v.value().to_vec()));
                 Ok(out.len() < limit)
