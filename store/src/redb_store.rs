@@ -1,0 +1,222 @@
+//! [`RedbStore`]: the redb backend.
+//!
+//! Durability: every write transaction is committed with `Durability::Immediate`, so it is on disk
+//! (fsynced) when `commit()` returns. The database lives in `<dir>/store.redb`.
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+
+use redb::{ConcurrencyMode, Database, Durability, ReadableDatabase, TableDefinition};
+
+use crate::batch::{Op, WriteBatch};
+use crate::config::{Backend, Limits, RedbOptions};
+use crate::error::{Result, StoreError};
+use crate::store::{
+    check_scan_limit, contain_panic, range_is_empty, tree_index, validate_batch,
+    validate_tree_names, KvPair, ScanOrder, Store,
+};
+
+const BACKEND: &str = "redb";
+
+/// File name of the redb database inside the store directory.
+pub const REDB_FILE: &str = "store.redb";
+
+type RangeItem<'a> = std::result::Result<
+    (
+        redb::AccessGuard<'a, &'static [u8]>,
+        redb::AccessGuard<'a, &'static [u8]>,
+    ),
+    redb::StorageError,
+>;
+
+type Def<'a> = TableDefinition<'a, &'static [u8], &'static [u8]>;
+
+/// The redb backend. See the module docs for how commits are made durable.
+pub struct RedbStore {
+    path: PathBuf,
+    db: Database,
+    names: Vec<String>,
+    limits: Limits,
+    two_phase_commit: bool,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.path)
+            .field("trees", &self.names)
+            .field("limits", &self.limits)
+            .field("two_phase_commit", &self.two_phase_commit)
+            .finish_non_exhaustive()
+    }
+}
+
+fn rerr(e: impl Into<redb::Error>) -> StoreError {
+    StoreError::Redb(e.into())
+}
+
+impl RedbStore {
+    /// Open (or create) a redb store in directory `path` with the given trees.
+    pub fn open(
+        path: &Path,
+        trees: &[&str],
+        options: &RedbOptions,
+        limits: Limits,
+    ) -> Result<Self> {
+        let names = validate_tree_names(trees)?;
+        std::fs::create_dir_all(path).map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let file = path.join(REDB_FILE);
+        let store = contain_panic(BACKEND, || {
+            let db = Database::builder()
+                .set_cache_size(options.cache_bytes)
+                .set_concurrency_mode(ConcurrencyMode::ExclusiveWriter)
+                .set_check_integrity_on_open(options.check_integrity_on_open)
+                .create(&file)
+                .map_err(rerr)?;
+            let store = Self {
+                path: path.to_owned(),
+                db,
+                names,
+                limits,
+                two_phase_commit: options.two_phase_commit,
+            };
+            // Create every declared table, durably, so reads never meet a missing table.
+            let txn = store.begin_write()?;
+            for name in &store.names {
+                txn.open_table(Def::new(name)).map_err(rerr)?;
+            }
+            txn.commit().map_err(rerr)?;
+            Ok(store)
+        });
+        match store {
+            Ok(s) => {
+                if let Ok(dir) = std::fs::File::open(path) {
+                    dir.sync_all().map_err(|source| StoreError::Io {
+                        path: path.to_owned(),
+                        source,
+                    })?;
+                }
+                Ok(s)
+            }
+            Err(e) if e.is_corruption() => Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn begin_write(&self) -> Result<redb::WriteTransaction> {
+        let mut txn = self.db.begin_write().map_err(rerr)?;
+        txn.set_durability(Durability::Immediate).map_err(rerr)?;
+        txn.set_two_phase_commit(self.two_phase_commit);
+        Ok(txn)
+    }
+}
+
+impl Store for RedbStore {
+    fn backend(&self) -> Backend {
+        Backend::Redb
+    }
+
+    fn trees(&self) -> &[String] {
+        &self.names
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let idx = tree_index(&self.names, tree)?;
+        contain_panic(BACKEND, || {
+            let txn = self.db.begin_read().map_err(rerr)?;
+            let table = txn.open_table(Def::new(&self.names[idx])).map_err(rerr)?;
+            let value = table.get(key).map_err(rerr)?;
+            Ok(value.map(|v| v.value().to_vec()))
+        })
+    }
+
+    fn scan_range(
+        &self,
+        tree: &str,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        limit: usize,
+        order: ScanOrder,
+    ) -> Result<Vec<KvPair>> {
+        let idx = tree_index(&self.names, tree)?;
+        check_scan_limit(&self.limits, limit)?;
+        if limit == 0 || range_is_empty(start, end) {
+            return Ok(Vec::new());
+        }
+        contain_panic(BACKEND, || {
+            let txn = self.db.begin_read().map_err(rerr)?;
+            let table = txn.open_table(Def::new(&self.names[idx])).map_err(rerr)?;
+            let range = table.range::<&[u8]>((start, end)).map_err(rerr)?;
+            let mut out = Vec::with_capacity(limit.min(1024));
+            let mut push = |item: RangeItem<'_>| -> Result<bool> {
+                let (k, v) = item.map_err(rerr)?;
+                out.push((k.value().to_vec(), v.value().to_vec()));
+                Ok(out.len() < limit)
+            };
+            match order {
+                ScanOrder::Ascending => {
+                    for item in range {
+                        if !push(item)? {
+                            break;
+                        }
+                    }
+                }
+                ScanOrder::Descending => {
+                    for item in range.rev() {
+                        if !push(item)? {
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn commit_group(&self, batches: &[WriteBatch]) -> Result<()> {
+        for batch in batches {
+            validate_batch(&self.names, &self.limits, batch)?;
+        }
+        if batches.iter().all(WriteBatch::is_empty) {
+            return Ok(());
+        }
+        contain_panic(BACKEND, || {
+            let txn = self.begin_write()?;
+            {
+                let mut tables: Vec<Option<redb::Table<'_, &[u8], &[u8]>>> =
+                    (0..self.names.len()).map(|_| None).collect();
+                for op in batches.iter().flat_map(|b| b.ops()) {
+                    let idx = tree_index(&self.names, op.tree())?;
+                    let table = match &mut tables[idx] {
+                        Some(t) => t,
+                        slot @ None => {
+                            slot.insert(txn.open_table(Def::new(&self.names[idx])).map_err(rerr)?)
+                        }
+                    };
+                    match op {
+                        Op::Put { key, value, .. } => {
+                            table
+                                .insert(key.as_slice(), value.as_slice())
+                                .map_err(rerr)?;
+                        }
+                        Op::Delete { key, .. } => {
+                            table.remove(key.as_slice()).map_err(rerr)?;
+                        }
+                    }
+                }
+            }
+            // Durability::Immediate: durable when commit returns. A failure aborts the transaction.
+            txn.commit().map_err(rerr)
+        })
+    }
+}

@@ -1,0 +1,296 @@
+//! [`SledStore`]: the sled 0.34.7 backend.
+//!
+//! Durability: sled's background flusher is disabled (`flush_every_ms(None)`); every commit runs a
+//! multi-tree transaction, then `Db::flush()` (which on Linux ends in `sync_file_range`, not a real
+//! fsync) and then `File::sync_all()` on sled's `db` file. A failed flush or fsync poisons the store.
+
+use std::fs::File;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use sled::transaction::{TransactionError, Transactional};
+
+use crate::batch::{Op, WriteBatch};
+use crate::config::{Backend, Limits, SledMode, SledOptions};
+use crate::error::{Result, StoreError};
+use crate::store::{
+    check_scan_limit, contain_panic, range_is_empty, tree_index, validate_batch,
+    validate_tree_names, KvPair, ScanOrder, Store,
+};
+
+const BACKEND: &str = "sled";
+
+/// The sled backend. See the module docs for how commits are made durable.
+pub struct SledStore {
+    path: PathBuf,
+    db: sled::Db,
+    db_file: File,
+    names: Vec<String>,
+    trees: Vec<sled::Tree>,
+    limits: Limits,
+    poisoned: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("path", &self.path)
+            .field("trees", &self.names)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SledStore {
+    /// Open (or create) a sled store in directory `path` with the given trees.
+    pub fn open(
+        path: &Path,
+        trees: &[&str],
+        options: &SledOptions,
+        limits: Limits,
+    ) -> Result<Self> {
+        let names = validate_tree_names(trees)?;
+        std::fs::create_dir_all(path).map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mode = match options.mode {
+            SledMode::LowSpace => sled::Mode::LowSpace,
+            SledMode::HighThroughput => sled::Mode::HighThroughput,
+        };
+        let config = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_bytes)
+            .flush_every_ms(None)
+            .mode(mode)
+            .use_compression(false)
+            .temporary(false);
+        let (db, sled_trees) = contain_panic(BACKEND, || {
+            let db = open_with_lock_retry(&config).map_err(|e| classify(path, e))?;
+            let mut sled_trees = Vec::with_capacity(names.len());
+            for name in &names {
+                sled_trees.push(
+                    db.open_tree(name.as_bytes())
+                        .map_err(|e| classify(path, e))?,
+                );
+            }
+            // Make tree creation durable too.
+            db.flush().map_err(|e| classify(path, e))?;
+            Ok((db, sled_trees))
+        })
+        .map_err(|e| match e {
+            StoreError::Panicked { detail, .. } => StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: format!("sled panicked while opening: {detail}"),
+            },
+            other => other,
+        })?;
+        let db_path = path.join("db");
+        let db_file = File::open(&db_path).map_err(|source| StoreError::Io {
+            path: db_path.clone(),
+            source,
+        })?;
+        db_file.sync_all().map_err(|source| StoreError::Io {
+            path: db_path,
+            source,
+        })?;
+        sync_dir(path)?;
+        Ok(Self {
+            path: path.to_owned(),
+            db,
+            db_file,
+            names,
+            trees: sled_trees,
+            limits,
+            poisoned: Mutex::new(None),
+        })
+    }
+
+    fn check_poisoned(&self) -> Result<()> {
+        let guard = self.poisoned.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            Some(why) => Err(StoreError::Poisoned(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn poison(&self, why: String) {
+        let mut guard = self.poisoned.lock().unwrap_or_else(|e| e.into_inner());
+        tracing::error!(path = %self.path.display(), error = %why,
+            "sled store poisoned: a flush or fsync failed; later commits are refused until restart");
+        *guard = Some(why);
+    }
+
+    fn make_durable(&self) -> Result<()> {
+        if let Err(e) = self.db.flush() {
+            self.poison(format!("sled flush: {e}"));
+            return Err(StoreError::Sled(e));
+        }
+        if let Err(source) = self.db_file.sync_all() {
+            self.poison(format!("fsync of the sled db file: {source}"));
+            return Err(StoreError::Io {
+                path: self.path.join("db"),
+                source,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// How often, and how long apart, to retry when sled's file lock is still held.
+const LOCK_RETRIES: u32 = 50;
+const LOCK_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Open sled, retrying for a bounded time (0.5 s) while its file lock is held. sled releases the
+/// lock only when the last internal reference to the database is dropped, which can be a moment
+/// after the `Db` itself is dropped (its I/O threads finish first), so an in-process reopen can
+/// briefly see its own lock. Another process holding the store keeps failing and gets the error.
+fn open_with_lock_retry(config: &sled::Config) -> sled::Result<sled::Db> {
+    let mut attempt = 0;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if attempt < LOCK_RETRIES && e.to_string().contains("could not acquire lock") =>
+            {
+                attempt += 1;
+                std::thread::sleep(LOCK_RETRY_PAUSE);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Map a sled error met while opening: corruption (and undecodable data) becomes [`StoreError::Corrupt`].
+fn classify(path: &Path, e: sled::Error) -> StoreError {
+    let err = StoreError::Sled(e);
+    if err.is_corruption() {
+        StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: err.to_string(),
+        }
+    } else {
+        err
+    }
+}
+
+fn sync_dir(path: &Path) -> Result<()> {
+    File::open(path)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+impl Store for SledStore {
+    fn backend(&self) -> Backend {
+        Backend::Sled
+    }
+
+    fn trees(&self) -> &[String] {
+        &self.names
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let idx = tree_index(&self.names, tree)?;
+        contain_panic(BACKEND, || {
+            Ok(self.trees[idx].get(key)?.map(|v| v.to_vec()))
+        })
+    }
+
+    fn scan_range(
+        &self,
+        tree: &str,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        limit: usize,
+        order: ScanOrder,
+    ) -> Result<Vec<KvPair>> {
+        let idx = tree_index(&self.names, tree)?;
+        check_scan_limit(&self.limits, limit)?;
+        if limit == 0 || range_is_empty(start, end) {
+            return Ok(Vec::new());
+        }
+        contain_panic(BACKEND, || {
+            let iter = self.trees[idx].range::<&[u8], _>((start, end));
+            let mut out = Vec::with_capacity(limit.min(1024));
+            let mut push = |item: sled::Result<(sled::IVec, sled::IVec)>| -> Result<bool> {
+                let (k, v) = item?;
+                out.push((k.to_vec(), v.to_vec()));
+                Ok(out.len() < limit)
+            };
+            match order {
+                ScanOrder::Ascending => {
+                    for item in iter {
+                        if !push(item)? {
+                            break;
+                        }
+                    }
+                }
+                ScanOrder::Descending => {
+                    for item in iter.rev() {
+                        if !push(item)? {
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn commit_group(&self, batches: &[WriteBatch]) -> Result<()> {
+        for batch in batches {
+            validate_batch(&self.names, &self.limits, batch)?;
+        }
+        self.check_poisoned()?;
+        // The trees this group touches, and for each op the index of its tree among them.
+        let mut touched: Vec<usize> = Vec::new();
+        let mut plan: Vec<(usize, &Op)> = Vec::new();
+        for op in batches.iter().flat_map(|b| b.ops()) {
+            let idx = tree_index(&self.names, op.tree())?;
+            let view = match touched.iter().position(|&t| t == idx) {
+                Some(v) => v,
+                None => {
+                    touched.push(idx);
+                    touched.len() - 1
+                }
+            };
+            plan.push((view, op));
+        }
+        if plan.is_empty() {
+            return Ok(());
+        }
+        let trees: Vec<sled::Tree> = touched.iter().map(|&i| self.trees[i].clone()).collect();
+        contain_panic(BACKEND, || {
+            // The closure may run more than once (optimistic concurrency): it has no side effects.
+            let result: std::result::Result<(), TransactionError<()>> =
+                trees.as_slice().transaction(|views| {
+                    for (view, op) in &plan {
+                        match op {
+                            Op::Put { key, value, .. } => {
+                                views[*view].insert(key.as_slice(), value.as_slice())?;
+                            }
+                            Op::Delete { key, .. } => {
+                                views[*view].remove(key.as_slice())?;
+                            }
+                        }
+                    }
+                    Ok(())
+                });
+            match result {
+                Ok(()) => Ok(()),
+                Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+                Err(TransactionError::Abort(())) => Err(StoreError::Sled(
+                    sled::Error::ReportableBug("transaction aborted without a reason".into()),
+                )),
+            }
+        })?;
+        self.make_durable()
+    }
+}
