@@ -6,3 +6,4 @@
 pub mod check_digit;
 pub mod domain;
 pub mod gs1;
+pub mod wire;

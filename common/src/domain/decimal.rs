@@ -131,7 +131,6 @@ impl Dec {
         self.0.checked_mul(other.0).and_then(|v| Dec::new(v).ok())
     }
 
-
     /// The value with trailing zeros removed, for display and comparison of text.
     pub fn normalized(self) -> Dec {
         Dec(self.0.normalize())
