@@ -261,7 +261,7 @@ pub fn sample_bodies() -> R<Vec<(&'static str, EventBody)>> {
 pub fn event(seq: u64, body: EventBody) -> R<Event> {
     Ok(Event {
         id: EventId { node: node()?, seq },
-        at_ms: 1_795_000_000_000 + i64::try_from(seq)?,
+        at_ms: 1_795_000_000_000 + i64::try_from(seq % 1000)?,
         operator: Some(OperatorId::new("op-17")?),
         station: Some(StationId::new("pack-1")?),
         task: Some(TaskId::new("T-100")?),
