@@ -8,3 +8,4 @@ pub mod domain;
 pub mod gs1;
 pub mod ledger;
 pub mod sync;
+pub mod wire;
