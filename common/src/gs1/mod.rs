@@ -1,1 +1,11 @@
 //! GS1 barcode understanding (AIM symbology identifiers, element strings, Digital Link).
+
+pub mod ai_table;
+pub mod date;
+mod dictionary_check;
+pub mod element_string;
+pub mod error;
+pub mod linters;
+
+pub use element_string::{AiElement, Gs1Data, ValueKind};
+pub use error::ScanError;
