@@ -495,3 +495,296 @@ pub fn check_per_scan_rules(data: &Gs1Data) -> Result<(), ScanError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gs(s: &str) -> Vec<u8> {
+        s.replace('^', "\u{1d}").into_bytes()
+    }
+
+    fn ais(d: &Gs1Data) -> Vec<(&str, &str)> {
+        d.elements
+            .iter()
+            .map(|e| (e.ai.as_str(), e.value.as_str()))
+            .collect()
+    }
+
+    // Vectors from gs1-syntax-engine src/c-lib/ai.c test_ai_processAIdata (© GS1 AISBL,
+    // Apache-2.0). The engine's leading "^" (FNC1 in first position) is implied by the AIM id
+    // here, so it is dropped; inner "^" become <GS>.
+    #[test]
+    fn element_strings_from_the_engine_unit_tests_pass_or_fail_like_the_engine() {
+        let pass = [
+            "991234",
+            "0112345678901231",
+            "0112345678901231^",
+            "0112345678901231991234",
+            "0112345678901231^991234",
+            "2421",
+            "24212",
+            "242123",
+            "2421234",
+            "24212345",
+            "242123456",
+            "242123456^10ABC123",
+            "242123456^",
+            "81111234",
+            "81111234^10ABC123",
+            "800112341234512398",
+            "800112341234512398^0112345678901231",
+            "800302112345678900ABC",
+            "800302112345678900",
+            "800302112345678900^10ABC123",
+            "800302112345678900ABCDEFGHIJKLMNOP",
+            "7230121234567890123456789012345678",
+            "7230123",
+        ];
+        for p in pass {
+            assert!(
+                parse_element_string(&gs(p)).is_ok(),
+                "{p}: {:?}",
+                parse_element_string(&gs(p))
+            );
+        }
+        let fail = [
+            "",
+            "^",
+            "891234",
+            "99~ABC",
+            "99ABC~",
+            "01A2345678901231",
+            "011234567890123A",
+            "0112345678901234",
+            "011234567890123",
+            "01123456789012312",
+            "011234567890123^",
+            "01123456789012345^",
+            "01123456789012345^991234",
+            "2421234567",
+            "8111123",
+            "811112345",
+            "80011234123451239",
+            "8001123412345123981",
+            "80011234123451239^0112345678901231",
+            "8001123412345123981^01123456789012312",
+            "800302112345678901ABC",
+            "800302112345678900ABCDEFGHIJKLMNOPQ",
+            "72301212345678901234567890123456789",
+            "723012",
+        ];
+        for f in fail {
+            let r = parse_element_string(&gs(f));
+            // "" and "^" are rejected by parse_scan as empty GS1 data; here they give no AIs.
+            if f.is_empty() || f == "^" {
+                assert_eq!(r.map(|d| d.elements.len()), Ok(0), "{f}");
+            } else {
+                assert!(r.is_err(), "{f} should fail");
+            }
+        }
+    }
+
+    #[test]
+    fn a_fixed_length_ai_runs_straight_into_the_next_ai() -> Result<(), ScanError> {
+        let d = parse_element_string(&gs("011231231231233310ABC123^1199122598TESTING^97XYZ"))?;
+        assert_eq!(
+            ais(&d),
+            vec![
+                ("01", "12312312312333"),
+                ("10", "ABC123"),
+                ("11", "991225"),
+                ("98", "TESTING"),
+                ("97", "XYZ")
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_wrong_gtin_check_digit_says_what_it_should_be() {
+        assert_eq!(
+            parse_element_string(b"0112345678901234").map_err(|e| e.to_string()),
+            Err("AI (01) GTIN 12345678901234: check digit should be 1".to_string())
+        );
+    }
+
+    #[test]
+    fn an_impossible_expiry_date_names_the_day_and_month() {
+        assert_eq!(
+            parse_element_string(b"17210229").map_err(|e| e.to_string()),
+            Err("AI (17) expiry date 210229: day 29 does not exist in February 2021".to_string())
+        );
+        assert!(matches!(
+            parse_bracketed("(01)95012345678903(11)131313"),
+            Err(ScanError::InvalidValue { .. })
+        ));
+    }
+
+    #[test]
+    fn an_unknown_ai_is_named_in_the_error() {
+        assert_eq!(
+            parse_element_string(b"891234").map_err(|e| e.to_string()),
+            Err("unknown AI (89)".to_string())
+        );
+    }
+
+    #[test]
+    fn a_character_outside_cset_82_is_rejected_with_its_position() {
+        assert!(matches!(
+            parse_element_string(b"99~ABC"),
+            Err(ScanError::BadCharacter {
+                character: '~',
+                position: 1,
+                ..
+            })
+        ));
+    }
+
+    // Vectors from gs1-syntax-engine src/c-lib/ai.c test_ai_parseAIdata (© GS1 AISBL, Apache-2.0).
+    #[test]
+    fn bracketed_element_strings_from_the_engine_unit_tests() -> Result<(), ScanError> {
+        let cases = [
+            ("(01)12345678901231", "0112345678901231"),
+            ("(10)12345", "1012345"),
+            ("(01)12345678901231(10)12345", "01123456789012311012345"),
+            ("(3100)123456(10)12345", "31001234561012345"),
+            ("(10)12345(11)991225", "1012345^11991225"),
+            ("(3900)12345(11)991225", "390012345^11991225"),
+            ("(10)12345\\(11)991225", "1012345(11)991225"),
+            ("(10)12345\\(", "1012345("),
+            (
+                "(8013)1987654Ad4X4bL5ttr2310c2K",
+                "80131987654Ad4X4bL5ttr2310c2K",
+            ),
+        ];
+        for (input, expected) in cases {
+            let d = parse_bracketed(input)?;
+            assert_eq!(
+                d.to_element_string(),
+                expected.replace('^', "\u{1d}"),
+                "{input}"
+            );
+        }
+        for bad in [
+            "(10)(11)98765",
+            "(10)12345(11)",
+            "(1A)12345",
+            "1(12345",
+            "12345",
+            "()12345",
+            "(1)12345",
+            "(12345)12345",
+            "(15",
+            "(1",
+            "(",
+            "(01)123456789012312(10)12345",
+            "(10)12345^",
+            "(17)9(90)217",
+            "(8013)1987654Ad4X4bL5ttr2310cXK",
+            "(00)123456789012345670",
+            "(01)95012345678902(3103)000123",
+        ] {
+            assert!(parse_bracketed(bad).is_err(), "{bad} should fail");
+        }
+        assert!(parse_bracketed("(00)123456789012345675").is_ok());
+        assert!(parse_bracketed("(01)95012345678903(3103)000123").is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn implied_decimals_become_exact_decimals() -> Result<(), ScanError> {
+        let d = parse_bracketed("(01)09520123456788(3103)000195(3922)0299")?;
+        let weight = d.element("3103").and_then(AiElement::decimal);
+        assert_eq!(weight, Some(Decimal::new(195, 3)));
+        assert_eq!(
+            d.element("3922").and_then(AiElement::decimal),
+            Some(Decimal::new(299, 2))
+        );
+        let d = parse_bracketed("(01)09520123456788(3932)9781299")?;
+        assert_eq!(
+            d.element("3932").map(|e| e.kind.clone()),
+            Some(ValueKind::Amount {
+                currency: "978".to_string(),
+                amount: Decimal::new(1299, 2)
+            })
+        );
+        let d = parse_bracketed("(01)09520123456788(3102)001234")?;
+        assert_eq!(
+            d.element("3102")
+                .and_then(AiElement::decimal)
+                .map(|x| x.to_string()),
+            Some("12.34".to_string())
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn dates_resolve_with_a_reference_year() -> Result<(), ScanError> {
+        let d = parse_bracketed("(01)09520123456788(17)260200")?;
+        let e = d.element("17").map(|e| e.date(2026));
+        assert_eq!(
+            e,
+            Some(Some(Gs1Date {
+                year: 2026,
+                month: 2,
+                day: 28
+            }))
+        );
+        assert_eq!(
+            d.element("17").map(|e| e.kind.clone()),
+            Some(ValueKind::Date)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_repeated_ai_must_repeat_the_same_value() {
+        assert!(parse_bracketed("(10)ABC(10)ABC").is_ok());
+        assert!(matches!(
+            parse_bracketed("(10)ABC(10)XYZ"),
+            Err(ScanError::ConflictingRepeat { .. })
+        ));
+    }
+
+    #[test]
+    fn mutually_exclusive_ais_are_rejected_in_one_scan() {
+        assert!(matches!(
+            parse_bracketed("(01)09520123456788(02)09520123456788"),
+            Err(ScanError::MutuallyExclusive { .. })
+        ));
+        assert!(matches!(
+            parse_bracketed("(01)09520123456788(3102)001234(3103)000123"),
+            Err(ScanError::MutuallyExclusive { .. })
+        ));
+        // An AI is not exclusive of itself even if it matches a pattern.
+        assert!(parse_bracketed("(01)09520123456788(3102)001234").is_ok());
+    }
+
+    #[test]
+    fn associations_are_not_checked_per_scan() {
+        // (10) requires (01) etc., but that is checked when an item is assembled.
+        assert!(parse_bracketed("(10)ABC123").is_ok());
+    }
+
+    #[test]
+    fn cset39_and_base64url_components_are_checked() {
+        assert!(parse_bracketed("(8010)0614141ABC#-/").is_ok());
+        assert!(parse_bracketed("(8010)0614141abc").is_err());
+        assert!(parse_bracketed("(01)09520123456788(21)1(8030)ABCdef-_12=").is_err());
+        assert!(parse_bracketed("(01)09520123456788(21)1(8030)ABCdef-_=").is_ok());
+        assert!(parse_bracketed("(01)09520123456788(21)1(8030)ABC+").is_err());
+    }
+
+    #[test]
+    fn the_element_string_round_trips_through_the_bracketed_form() -> Result<(), ScanError> {
+        let d = parse_element_string(&gs("0109520123456788172512001012AB^21S1^3103000195"))?;
+        let again = parse_bracketed(&d.to_bracketed())?;
+        assert_eq!(d, again);
+        assert_eq!(
+            d.to_bracketed(),
+            "(01)09520123456788(17)251200(10)12AB(21)S1(3103)000195"
+        );
+        Ok(())
+    }
+}

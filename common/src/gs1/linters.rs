@@ -763,3 +763,168 @@ pub const PACKAGE_TYPES: &[&str] = &[
     "ZC", "ZD", "ZF", "ZG", "ZH", "ZJ", "ZK", "ZL", "ZM", "ZN", "ZP", "ZQ", "ZR", "ZS", "ZT", "ZU",
     "ZV", "ZW", "ZX", "ZY", "ZZ",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(l: Linter, d: &str) -> bool {
+        lint(l, d).is_ok()
+    }
+
+    // Vectors below are from gs1-syntax-engine src/c-lib/syntax/lint_*.c unit tests
+    // (© GS1 AISBL, Apache-2.0).
+    #[test]
+    fn the_alphanumeric_check_pair_matches_the_engine_vectors() {
+        for good in [
+            "22",
+            "!22",
+            "!!22",
+            "1987654Ad4X4bL5ttr2310c2K",
+            "12345678901234567890123NT",
+            "12345_ABCDEFGHIJKLMCP",
+            "12345_NOPQRSTUVWXYZDN",
+            "12345_abcdefghijklmN3",
+            "12345_nopqrstuvwxyzP2",
+            "12345_!\"%&'()*+,-./LC",
+            "12345_0123456789:;<=>?62",
+            "7907665Bm8v2AB",
+            "97850l6KZm0yCD",
+            "225803106GSpEF",
+            "149512464PM+GH",
+            "62577B8fRG7HJK",
+            "515942070CYxLM",
+            "390800494sP6NP",
+            "386830132uO+QR",
+            "53395376X1:nST",
+            "957813138Sb6UV",
+            "530790no0qOgWX",
+            "62185314IvwmYZ",
+            "23956qk1&dB!23",
+            "794394895ic045",
+            "57453Uq3qA<H67",
+            "0881063PhHvY89",
+            "00000!HV",
+            "99999zzzzzzzzzzzzzzzzzzT2",
+        ] {
+            assert!(ok(Linter::CsumAlpha, good), "{good}");
+        }
+        for bad in [
+            "",
+            "2",
+            "33",
+            "1987654Ad4X4bL5ttr2310cXK",
+            "1987654Ad4X4bL5ttr2310c2X",
+        ] {
+            assert!(!ok(Linter::CsumAlpha, bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ibans_are_checked_with_mod_97() {
+        for good in [
+            "FR7630006000011234567890189",
+            "DE91100000000123456789",
+            "GB98MIDL07009312345678",
+            "BE71096123456769",
+            "MT90MALT011000012345MTLCAST001SABC",
+        ] {
+            assert!(ok(Linter::Iban, good), "{good}");
+        }
+        for bad in [
+            "BE71096123456760",
+            "",
+            "BE71",
+            "XX361234567890",
+            "LC14BOSLxx3456789012345678901230",
+            "MTXXMALT011000012345MTLCAST001SABCD",
+        ] {
+            assert!(!ok(Linter::Iban, bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn coupon_codes_follow_their_variable_length_layout() {
+        assert!(ok(Linter::CouponCode, "012345612345611110123"));
+        for bad in [
+            "",
+            "01",
+            "0123456",
+            "71234567890123",
+            "01234561234560",
+            "a12345612345611110123",
+        ] {
+            assert!(!ok(Linter::CouponCode, bad), "{bad}");
+        }
+        for good in [
+            "001234561234560123456",
+            "101234561234560123456",
+            "0012345612345611234567",
+            "061234567890121234569123456789012345",
+        ] {
+            assert!(ok(Linter::CouponPosOffer, good), "{good}");
+        }
+        for bad in [
+            "",
+            "201234561234560123456",
+            "07",
+            "00123456123456",
+            "0012345612345601234567",
+            "0612345678901212345691234567890123456",
+        ] {
+            assert!(!ok(Linter::CouponPosOffer, bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn code_lists_accept_listed_codes_only() {
+        assert!(ok(Linter::Iso3166, "276"));
+        assert!(!ok(Linter::Iso3166, "999"));
+        assert!(ok(Linter::Iso3166Or999, "999"));
+        assert!(ok(Linter::Iso4217, "978"));
+        assert!(!ok(Linter::Iso4217, "000"));
+        assert!(ok(Linter::Iso3166Alpha2, "DE"));
+        assert!(!ok(Linter::Iso3166Alpha2, "AA"));
+        assert!(ok(Linter::PackageType, "PX"));
+        assert!(ok(Linter::PackageType, "X20"));
+        assert!(!ok(Linter::PackageType, "_9"));
+        assert!(ok(Linter::MediaType, "01"));
+        assert!(!ok(Linter::MediaType, "11"));
+    }
+
+    #[test]
+    fn small_format_linters_follow_the_engine() {
+        for good in ["1/1", "2/3", "9/10", "100/100", "998/999"] {
+            assert!(ok(Linter::PositionInSequence, good), "{good}");
+        }
+        for bad in ["", "/", "1/", "1//2", "0/1", "1/02", "2/1", "10/9", "x/y"] {
+            assert!(!ok(Linter::PositionInSequence, bad), "{bad}");
+        }
+        assert!(ok(Linter::PieceOfTotal, "0102"));
+        assert!(!ok(Linter::PieceOfTotal, "0302"));
+        assert!(!ok(Linter::PieceOfTotal, "0002"));
+        assert!(ok(Linter::Hhmi, "2359"));
+        assert!(!ok(Linter::Hhmi, "2400"));
+        assert!(!ok(Linter::Mi, "60"));
+        assert!(ok(Linter::Latitude, "1800000000"));
+        assert!(!ok(Linter::Latitude, "1800000001"));
+        assert!(ok(Linter::ImporterIndex, "_"));
+        assert!(!ok(Linter::ImporterIndex, "."));
+        assert!(ok(Linter::PercentEncoded, "a%20b"));
+        assert!(!ok(Linter::PercentEncoded, "a%2"));
+        assert!(!ok(Linter::NoZeroPrefix, "012"));
+        assert!(!ok(Linter::HasNonDigit, "123"));
+        assert!(ok(Linter::GcpPos2, "10614141"));
+        assert!(!ok(Linter::GcpPos1, "012A"));
+    }
+
+    #[test]
+    fn base64url_padding_follows_the_engine() {
+        for good in ["", "123", "12", "12=", "1==", "ABCdef-_"] {
+            assert!(check_charset(CharSet::Cset64, good).is_ok(), "{good}");
+        }
+        for bad in ["===", "123=", "12==", "1234=", " ", "AB C"] {
+            assert!(check_charset(CharSet::Cset64, bad).is_err(), "{bad}");
+        }
+    }
+}
