@@ -3,6 +3,7 @@
 pub mod ai_table;
 pub mod date;
 mod dictionary_check;
+pub mod digital_link;
 pub mod ean;
 pub mod element_string;
 pub mod error;
