@@ -7,5 +7,6 @@ pub mod check_digit;
 pub mod domain;
 pub mod gs1;
 pub mod ledger;
+pub mod scan_payload;
 pub mod sync;
 pub mod wire;
