@@ -5,3 +5,4 @@
 
 pub mod check_digit;
 pub mod gs1;
+pub mod scale;

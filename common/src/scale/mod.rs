@@ -1,0 +1,12 @@
+//! Scale protocols: pure framers and parsers from device bytes to a normalised [`WeightReading`].
+//!
+//! No IO, no clock: drivers feed received bytes into a framer and hand frames to a parser.
+
+pub mod framing;
+pub mod mt_sics;
+pub mod reading;
+
+pub use framing::{latest_frame, latest_parsed, Framer, FramerOptions, FramerStats};
+pub use reading::{
+    ConversionError, DeviceErrorSource, FrameError, ScaleCondition, WeightReading, WeightUnit,
+};
