@@ -4,7 +4,9 @@
 
 pub mod framing;
 pub mod mt_sics;
+pub mod nci;
 pub mod reading;
+pub mod toledo;
 
 pub use framing::{latest_frame, latest_parsed, Framer, FramerOptions, FramerStats};
 pub use reading::{
