@@ -2,7 +2,9 @@
 //!
 //! No IO, no clock: drivers feed received bytes into a framer and hand frames to a parser.
 
+pub mod cas;
 pub mod framing;
+pub mod generic;
 pub mod mt_sics;
 pub mod nci;
 pub mod reading;
