@@ -6,3 +6,4 @@
 pub mod check_digit;
 pub mod gs1;
 pub mod scale;
+pub mod scanner_framing;
