@@ -7,6 +7,8 @@ pub mod check_digit;
 pub mod domain;
 pub mod gs1;
 pub mod ledger;
+pub mod scale;
 pub mod scan_payload;
+pub mod scanner_framing;
 pub mod sync;
 pub mod wire;
