@@ -112,6 +112,8 @@ pub struct Applied {
     pub changes: Vec<BalanceChange>,
     /// What needs attention.
     pub flags: Vec<Flag>,
+    /// The new running totals of every (node, sku) the event moved, for persisting.
+    pub totals: Vec<(NodeId, Sku, Totals)>,
 }
 
 /// Why a reservation was refused.
@@ -264,9 +266,19 @@ impl Ledger {
                 applied.changes.push(BalanceChange { key, before, after });
             }
         }
+        applied.totals = new_totals
+            .iter()
+            .map(|((node, sku), totals)| (node.clone(), sku.clone(), *totals))
+            .collect();
         self.totals.extend(new_totals);
         let touched: Vec<NodeSku> = new_pickable.keys().cloned().collect();
-        self.pickable_available.extend(new_pickable);
+        for (ns, qty) in new_pickable {
+            if qty.is_zero() {
+                self.pickable_available.remove(&ns);
+            } else {
+                self.pickable_available.insert(ns, qty);
+            }
+        }
         if let EventBody::Pick {
             stock, qty, order, ..
         } = &event.body
@@ -287,6 +299,52 @@ impl Ledger {
         }
         self.applied.insert(event.id.node.clone(), event.id.seq);
         Ok(applied)
+    }
+
+    /// Rebuilds a ledger from persisted parts: location master data, balance lines, running
+    /// totals and the applied sequence of each node. Derived indexes (negative lines, pickable
+    /// stock) are recomputed, so they can never disagree with the balances.
+    pub fn restore(
+        locations: impl IntoIterator<Item = (NodeId, LocationCode, LocationInfo)>,
+        balances: impl IntoIterator<Item = (StockKey, Dec)>,
+        totals: impl IntoIterator<Item = (NodeId, Sku, Totals)>,
+        applied: impl IntoIterator<Item = (NodeId, u64)>,
+    ) -> Self {
+        let mut ledger = Ledger::new();
+        for (node, code, info) in locations {
+            ledger.locations.insert((node, code), info);
+        }
+        for (key, qty) in balances {
+            if qty.is_zero() {
+                continue;
+            }
+            if qty.is_negative() {
+                ledger.negative.insert(key.clone());
+            }
+            if ledger.counts_as_pickable(&key) {
+                let slot = ledger
+                    .pickable_available
+                    .entry((key.node.clone(), key.stock.sku.clone()))
+                    .or_insert(Dec::ZERO);
+                *slot = slot.checked_add(qty).unwrap_or(*slot);
+            }
+            ledger.balances.insert(key, qty);
+        }
+        for (node, sku, t) in totals {
+            ledger.totals.insert((node, sku), t);
+        }
+        ledger.applied.extend(applied);
+        ledger
+    }
+
+    /// Every (node, sku) with running totals.
+    pub fn all_totals(&self) -> impl Iterator<Item = (&NodeId, &Sku, &Totals)> {
+        self.totals.iter().map(|((n, s), t)| (n, s, t))
+    }
+
+    /// Every location with master data.
+    pub fn locations(&self) -> impl Iterator<Item = (&NodeId, &LocationCode, &LocationInfo)> {
+        self.locations.iter().map(|((n, c), i)| (n, c, i))
     }
 
     /// Records that event `id` was quarantined (it could not be applied) so the node's stream
@@ -342,7 +400,12 @@ impl Ledger {
                 current.checked_sub(qty)
             };
             // Each term is bounded, and so is their sum over one node's lines of one sku.
-            self.pickable_available.insert(ns, next.unwrap_or(current));
+            let next = next.unwrap_or(current);
+            if next.is_zero() {
+                self.pickable_available.remove(&ns);
+            } else {
+                self.pickable_available.insert(ns, next);
+            }
         }
     }
 

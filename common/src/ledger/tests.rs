@@ -638,6 +638,22 @@ proptest! {
     }
 
     #[test]
+    fn a_ledger_restored_from_its_parts_equals_the_original(events in events()) {
+        let mut ledger = Ledger::new();
+        pickable(&mut ledger, "N1", "A-01");
+        for e in &events {
+            ledger.apply(e).unwrap();
+        }
+        let restored = Ledger::restore(
+            ledger.locations().map(|(n, c, i)| (n.clone(), c.clone(), i.clone())),
+            ledger.balances().map(|(k, q)| (k.clone(), q)),
+            ledger.all_totals().map(|(n, s, t)| (n.clone(), s.clone(), *t)),
+            NODES.iter().map(|n| (node(n), ledger.applied_seq(&node(n)))).filter(|(_, s)| *s > 0),
+        );
+        prop_assert_eq!(restored, ledger);
+    }
+
+    #[test]
     fn the_pickable_index_matches_a_full_recount(events in events(), flip in any::<bool>()) {
         let mut ledger = Ledger::new();
         pickable(&mut ledger, "N1", "A-01");

@@ -1,0 +1,191 @@
+//! A real Mosquitto broker for tests: started on a free loopback port from a generated config,
+//! so a test can stop, restart or kill it, and give it TLS and ACLs.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where the mosquitto binary is.
+pub fn mosquitto_binary() -> Option<PathBuf> {
+    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Waits until something accepts TCP connections on `addr`, up to `timeout`.
+pub fn wait_for_port(addr: SocketAddr, timeout: Duration) -> std::io::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(_) => return Ok(()),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            // Polling a condition with a deadline: the broker gives no other readiness signal.
+            Err(_) => std::thread::park_timeout(Duration::from_millis(10)),
+        }
+    }
+}
+
+/// TLS files for a listener.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// CA certificate (PEM).
+    pub ca: PathBuf,
+    /// Server certificate (PEM).
+    pub cert: PathBuf,
+    /// Server key (PEM).
+    pub key: PathBuf,
+}
+
+/// How to configure the broker.
+#[derive(Debug, Clone, Default)]
+pub struct BrokerOptions {
+    /// TLS on the listener.
+    pub tls: Option<TlsFiles>,
+    /// `username:password` lines (plain text; converted with mosquitto_passwd -U when given).
+    pub users: Vec<(String, String)>,
+    /// ACL file content; when set, anonymous access is off.
+    pub acl: Option<String>,
+}
+
+/// A running (or stopped) Mosquitto.
+#[derive(Debug)]
+pub struct Mosquitto {
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Mosquitto {
+    /// Starts a plain broker with persistence in `dir`.
+    pub fn start(dir: &Path) -> std::io::Result<Self> {
+        Self::start_with(dir, &BrokerOptions::default())
+    }
+
+    /// Starts a broker with `options` in `dir`.
+    pub fn start_with(dir: &Path, options: &BrokerOptions) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let port = free_port()?;
+        let mut conf = String::new();
+        conf.push_str(&format!("listener {port} 127.0.0.1\n"));
+        conf.push_str("persistence true\n");
+        conf.push_str(&format!("persistence_location {}/\n", dir.display()));
+        conf.push_str("autosave_interval 1\n");
+        conf.push_str(&format!("log_dest file {}/mosquitto.log\n", dir.display()));
+        conf.push_str("log_type error\nlog_type warning\nlog_type notice\n");
+        // Persistent sessions of offline nodes keep their QoS 1 messages; the default of 1000
+        // would silently drop a long backlog of acks or downlink.
+        conf.push_str("max_queued_messages 100000\n");
+        conf.push_str("max_inflight_messages 100\n");
+        conf.push_str("max_packet_size 2097152\n");
+        if let Some(tls) = &options.tls {
+            conf.push_str(&format!(
+                "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate false\n",
+                tls.ca.display(),
+                tls.cert.display(),
+                tls.key.display()
+            ));
+        }
+        if options.users.is_empty() && options.acl.is_none() {
+            conf.push_str("allow_anonymous true\n");
+        } else {
+            conf.push_str("allow_anonymous false\n");
+            let passwd = dir.join("passwd");
+            let mut f = std::fs::File::create(&passwd)?;
+            for (user, password) in &options.users {
+                writeln!(f, "{user}:{password}")?;
+            }
+            drop(f);
+            let status = Command::new("mosquitto_passwd").arg("-U").arg(&passwd).status()?;
+            if !status.success() {
+                return Err(std::io::Error::other("mosquitto_passwd -U failed"));
+            }
+            conf.push_str(&format!("password_file {}\n", passwd.display()));
+            if let Some(acl) = &options.acl {
+                let acl_path = dir.join("acl");
+                std::fs::write(&acl_path, acl)?;
+                conf.push_str(&format!("acl_file {}\n", acl_path.display()));
+            }
+        }
+        std::fs::write(dir.join("mosquitto.conf"), conf)?;
+        let mut broker = Self {
+            dir: dir.to_path_buf(),
+            port,
+            child: None,
+        };
+        broker.run()?;
+        Ok(broker)
+    }
+
+    fn run(&mut self) -> std::io::Result<()> {
+        let binary = mosquitto_binary().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "mosquitto is not installed (scripts/test.sh installs it)",
+            )
+        })?;
+        let child = Command::new(binary)
+            .arg("-c")
+            .arg(self.dir.join("mosquitto.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        wait_for_port(self.addr(), Duration::from_secs(10))
+    }
+
+    /// The broker's address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// The broker's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the broker gracefully (SIGTERM; it saves its persistence file).
+    pub fn stop(&mut self) -> std::io::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Kills the broker (SIGKILL).
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Starts it again on the same port with the same persistence.
+    pub fn restart(&mut self) -> std::io::Result<()> {
+        self.stop()?;
+        self.run()
+    }
+
+    /// The broker's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("mosquitto.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}
