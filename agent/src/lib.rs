@@ -1,1 +1,7 @@
-//! stockpost-agent library.
+//! stockpost-agent: the warehouse node program.
+//!
+//! Thin IO loops around the pure state machines of `stockpost-common`: the store (the only
+//! module touching the embedded database), the step writer that commits every operator step
+//! durably with its outbox entry, the MQTT link, devices and the local HTTP API.
+
+pub mod config;

@@ -16,6 +16,7 @@
 //!   again; a batch that starts beyond what it has makes it ask for a resend.
 
 mod receiver;
+pub mod topics;
 mod sender;
 #[cfg(test)]
 mod sim_tests;

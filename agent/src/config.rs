@@ -1,0 +1,420 @@
+//! agent.toml: the node's configuration, validated at start with errors that name the key.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use stockpost_common::domain::NodeId;
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown or mistyped keys.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// toml's message, which names the key and line.
+        message: String,
+    },
+    /// A value is not acceptable.
+    #[error("config key `{key}`: {reason}")]
+    Invalid {
+        /// The key, dotted.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// The whole agent configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// This node's id (also its MQTT username and topic segment).
+    pub node_id: String,
+    /// Where the store lives.
+    pub data_dir: PathBuf,
+    /// The hub's HTTP endpoint, for bootstrap snapshots.
+    #[serde(default)]
+    pub hub: HubConfig,
+    /// The MQTT link.
+    #[serde(default)]
+    pub mqtt: MqttConfig,
+    /// The local HTTP API and station page.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// The embedded store.
+    #[serde(default)]
+    pub store: StoreSection,
+    /// Sync protocol bounds.
+    #[serde(default)]
+    pub sync: SyncConfig,
+    /// Stations.
+    #[serde(default)]
+    pub stations: Vec<StationConfig>,
+}
+
+/// `[hub]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubConfig {
+    /// Base URL of the hub's HTTP API.
+    pub url: String,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+/// `[mqtt]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// Broker `host:port`.
+    pub address: String,
+    /// MQTT username; defaults to the node id.
+    pub username: Option<String>,
+    /// File holding the MQTT password (first line).
+    pub password_file: Option<PathBuf>,
+    /// MQTT client id; defaults to `stockpost-agent-<node>`. Must be stable: the broker keeps
+    /// the persistent session under it.
+    pub client_id: Option<String>,
+    /// Keep-alive interval in seconds (a silent network cut is noticed after ~1.5× this).
+    pub keep_alive_secs: u64,
+    /// TCP connect timeout in seconds.
+    pub connect_timeout_secs: u64,
+    /// Reconnect back-off: first delay in milliseconds (jittered, doubling).
+    pub reconnect_min_ms: u64,
+    /// Reconnect back-off: largest delay in milliseconds.
+    pub reconnect_max_ms: u64,
+    /// Bound of rumqttc's request channel.
+    pub request_channel_capacity: usize,
+    /// Largest MQTT packet, in bytes, both ways.
+    pub max_packet_bytes: usize,
+    /// TLS: when set, connect with TLS trusting this CA certificate (PEM).
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        Self {
+            address: "127.0.0.1:1883".into(),
+            username: None,
+            password_file: None,
+            client_id: None,
+            keep_alive_secs: 15,
+            connect_timeout_secs: 5,
+            reconnect_min_ms: 200,
+            reconnect_max_ms: 30_000,
+            request_channel_capacity: 64,
+            max_packet_bytes: 2 * 1024 * 1024,
+            tls_ca_file: None,
+        }
+    }
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Listen address.
+    pub listen: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8081".into(),
+        }
+    }
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    /// `sled` or `redb`.
+    pub backend: String,
+    /// Cache size of the embedded database, bytes.
+    pub cache_bytes: u64,
+    /// Most operator steps committed together in one fsync.
+    pub max_steps_per_commit: usize,
+    /// Bound of the queue of steps waiting for the writer.
+    pub step_queue: usize,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            backend: "sled".into(),
+            cache_bytes: 16 * 1024 * 1024,
+            max_steps_per_commit: 64,
+            step_queue: 256,
+        }
+    }
+}
+
+/// `[sync]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// Most events in one MQTT message.
+    pub max_batch_events: u64,
+    /// Most events published but not yet acked by the hub.
+    pub max_in_flight_events: u64,
+    /// Resend from the last ack when the hub has not acked for this long.
+    pub ack_timeout_ms: u64,
+    /// Downlink: at most one resend request per this interval.
+    pub resend_interval_ms: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            max_batch_events: 500,
+            max_in_flight_events: 4_000,
+            ack_timeout_ms: 10_000,
+            resend_interval_ms: 2_000,
+        }
+    }
+}
+
+/// `[[stations]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationConfig {
+    /// Station id, e.g. `pack-1`.
+    pub id: String,
+    /// Task kinds it takes: receive, putaway, pick, pack, ship, count, replenish, return.
+    pub kinds: Vec<String>,
+    /// Scanner device.
+    pub scanner: Option<toml::Value>,
+    /// Scale device.
+    pub scale: Option<toml::Value>,
+    /// Label printer.
+    pub printer: Option<toml::Value>,
+}
+
+const TASK_KINDS: [&str; 8] = ["receive", "putaway", "pick", "pack", "ship", "count", "replenish", "return"];
+
+impl AgentConfig {
+    /// Reads, parses, applies environment overrides and validates.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("STOCKPOST_")).collect();
+        Self::from_toml(&text, path, &env)
+    }
+
+    /// Parses `text`, applies `env` overrides (`STOCKPOST_DATA_DIR`, `STOCKPOST_HTTP_ADDR`,
+    /// `STOCKPOST_MQTT_ADDR`, `STOCKPOST_NODE_ID`) and validates.
+    pub fn from_toml(text: &str, path: &Path, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut config: AgentConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        for (key, value) in env {
+            match key.as_str() {
+                "STOCKPOST_DATA_DIR" => config.data_dir = PathBuf::from(value),
+                "STOCKPOST_HTTP_ADDR" => config.http.listen = value.clone(),
+                "STOCKPOST_MQTT_ADDR" => config.mqtt.address = value.clone(),
+                "STOCKPOST_NODE_ID" => config.node_id = value.clone(),
+                _ => {}
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        NodeId::new(self.node_id.clone()).map_err(|e| invalid("node_id", e.to_string()))?;
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
+        self.http
+            .listen
+            .parse::<SocketAddr>()
+            .map_err(|e| invalid("http.listen", format!("{:?} is not host:port ({e})", self.http.listen)))?;
+        split_host_port(&self.mqtt.address).map_err(|reason| invalid("mqtt.address", reason))?;
+        if self.mqtt.keep_alive_secs < 5 {
+            return Err(invalid("mqtt.keep_alive_secs", "must be at least 5"));
+        }
+        if self.mqtt.reconnect_min_ms == 0 || self.mqtt.reconnect_max_ms < self.mqtt.reconnect_min_ms {
+            return Err(invalid(
+                "mqtt.reconnect_max_ms",
+                "must be at least mqtt.reconnect_min_ms, which must be above 0",
+            ));
+        }
+        if self.mqtt.request_channel_capacity == 0 {
+            return Err(invalid("mqtt.request_channel_capacity", "must be at least 1"));
+        }
+        if self.mqtt.max_packet_bytes < 64 * 1024 {
+            return Err(invalid("mqtt.max_packet_bytes", "must be at least 65536"));
+        }
+        if !matches!(self.store.backend.as_str(), "sled" | "redb") {
+            return Err(invalid("store.backend", format!("{:?} is not sled or redb", self.store.backend)));
+        }
+        if self.store.max_steps_per_commit == 0 || self.store.step_queue == 0 {
+            return Err(invalid("store.max_steps_per_commit", "it and store.step_queue must be at least 1"));
+        }
+        let sync = stockpost_common::sync::SenderConfig {
+            max_batch: self.sync.max_batch_events,
+            max_in_flight: self.sync.max_in_flight_events,
+            ack_timeout_ms: self.sync.ack_timeout_ms,
+        };
+        sync.validate().map_err(|reason| invalid("sync", reason))?;
+        if self.sync.max_batch_events > stockpost_common::wire::MAX_EVENTS_PER_BATCH as u64 {
+            return Err(invalid(
+                "sync.max_batch_events",
+                format!("must be at most {}", stockpost_common::wire::MAX_EVENTS_PER_BATCH),
+            ));
+        }
+        for (i, station) in self.stations.iter().enumerate() {
+            let key = format!("stations[{i}]");
+            stockpost_common::domain::StationId::new(station.id.clone())
+                .map_err(|e| invalid(&format!("{key}.id"), e.to_string()))?;
+            if self.stations[..i].iter().any(|s| s.id == station.id) {
+                return Err(invalid(&format!("{key}.id"), format!("{:?} is used twice", station.id)));
+            }
+            if station.kinds.is_empty() {
+                return Err(invalid(&format!("{key}.kinds"), "must list at least one task kind"));
+            }
+            for kind in &station.kinds {
+                if !TASK_KINDS.contains(&kind.as_str()) {
+                    return Err(invalid(
+                        &format!("{key}.kinds"),
+                        format!("{kind:?} is not one of {}", TASK_KINDS.join(", ")),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The validated node id.
+    pub fn node(&self) -> NodeId {
+        // validate() checked it; a fallback keeps this infallible for callers.
+        NodeId::new(self.node_id.clone()).unwrap_or_else(|_| fallback_node())
+    }
+}
+
+fn fallback_node() -> NodeId {
+    // "NODE" is a valid id by construction of the alphabet.
+    match NodeId::new("NODE") {
+        Ok(n) => n,
+        Err(_) => unreachable_node(),
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_node() -> NodeId {
+    panic!("NODE is a valid node id")
+}
+
+/// Splits `host:port`.
+pub fn split_host_port(address: &str) -> Result<(String, u16), String> {
+    let (host, port) = address
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{address:?} is not host:port"))?;
+    if host.is_empty() {
+        return Err(format!("{address:?} has no host"));
+    }
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{address:?} has no valid port"))?;
+    Ok((host.trim_matches(['[', ']']).to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, env: &[(&str, &str)]) -> Result<AgentConfig, ConfigError> {
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        AgentConfig::from_toml(text, Path::new("agent.toml"), &env)
+    }
+
+    #[test]
+    fn the_minimal_config_gets_working_defaults() {
+        let c = parse("node_id = \"DC-EAST\"\ndata_dir = \"/tmp/x\"\n", &[]);
+        assert!(matches!(c, Ok(ref c) if c.mqtt.address == "127.0.0.1:1883" && c.http.listen == "127.0.0.1:8081"));
+    }
+
+    #[test]
+    fn environment_overrides_win_over_the_file() {
+        let c = parse(
+            "node_id = \"DC-EAST\"\ndata_dir = \"/tmp/x\"\n",
+            &[
+                ("STOCKPOST_NODE_ID", "DC-WEST"),
+                ("STOCKPOST_DATA_DIR", "/srv/a"),
+                ("STOCKPOST_HTTP_ADDR", "0.0.0.0:9000"),
+                ("STOCKPOST_MQTT_ADDR", "broker:8883"),
+            ],
+        );
+        let c = match c {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(
+            (c.node_id.as_str(), c.data_dir.to_str(), c.http.listen.as_str(), c.mqtt.address.as_str()),
+            ("DC-WEST", Some("/srv/a"), "0.0.0.0:9000", "broker:8883")
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key_and_the_reason() {
+        let e = parse("node_id = \"dc east\"\ndata_dir = \"/tmp/x\"\n", &[]).err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("config key `node_id`: node id contains 'd', which is not allowed (upper-case letters, digits, '-', '_' and '.')")
+        );
+        let e = parse(
+            "node_id = \"N\"\ndata_dir = \"/tmp/x\"\n[[stations]]\nid = \"hh-1\"\nkinds = [\"dance\"]\n",
+            &[],
+        )
+        .err()
+        .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.starts_with("config key `stations[0].kinds`: \"dance\" is not one of")));
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_its_name() {
+        let e = parse("node_id = \"N\"\ndata_dir = \"/x\"\n[mqtt]\nadress = \"a:1\"\n", &[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("adress"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_agent_toml_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/agent.toml");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(!text.is_empty(), "config/agent.toml is shipped");
+        if let Err(e) = AgentConfig::from_toml(&text, &path, &[]) {
+            panic!("{e}");
+        }
+    }
+}
