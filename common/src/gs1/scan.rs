@@ -322,7 +322,7 @@ mod tests {
     fn an_ean_13_with_a_wrong_check_digit_is_rejected() {
         assert_eq!(
             scan("]E02112345678901").map_err(|e| e.to_string()),
-            Err("EAN-13 check digit should be 0".to_string())
+            Err("GTIN check digit should be 0".to_string())
         );
     }
 
