@@ -406,7 +406,8 @@ fn iban(b: &[u8]) -> Result<(), LintFailure> {
             b'A'..=b'Z' => u32::from(c - b'A') + 10,
             _ => return fail(l, "contains a character not allowed in an IBAN"),
         };
-        sum = (sum * if v < 10 { 10 } else { 100 } + v) % 97;
+        let shift = if v < 10 { 10 } else { 100 };
+        sum = (sum * shift + v) % 97;
     }
     if sum == 1 {
         Ok(())
