@@ -7,6 +7,7 @@
 use super::ai_table::{self, ai_matches_pattern};
 use super::element_string::{self, Gs1Data};
 use super::error::ScanError;
+use super::scan::ScanData;
 
 /// An association rule broken by the combined data of an item.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,6 +92,14 @@ pub fn check_associations(scans: &[&Gs1Data]) -> Result<(), Vec<AssociationError
     }
 }
 
+/// [`check_associations`] over whole scans (GTIN primaries count as AI 01, Digital Links
+/// contribute all their AIs, text scans contribute nothing).
+pub fn check_scan_associations(scans: &[&ScanData]) -> Result<(), Vec<AssociationError>> {
+    let data: Vec<Gs1Data> = scans.iter().map(|s| s.gs1_data()).collect();
+    let refs: Vec<&Gs1Data> = data.iter().collect();
+    check_associations(&refs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +138,15 @@ mod tests {
         assert!(check_associations(&[&d]).is_err());
         let d = parse_bracketed("(01)09520123456788(10)B1(7004)12")?;
         assert_eq!(check_associations(&[&d]), Ok(()));
+        Ok(())
+    }
+
+    #[test]
+    fn scans_of_an_ean_and_a_batch_label_satisfy_each_other() -> Result<(), ScanError> {
+        let ean = crate::gs1::parse_scan(b"]E04006381333931")?;
+        let batch = crate::gs1::parse_scan(b"]C110LOT42\x1d17261231")?;
+        assert!(check_scan_associations(&[&batch]).is_err());
+        assert_eq!(check_scan_associations(&[&ean, &batch]), Ok(()));
         Ok(())
     }
 

@@ -118,20 +118,29 @@ fn describe_sequences(key: &AiEntry) -> String {
 
 /// Parses a GS1 Digital Link URI strictly.
 pub fn parse_digital_link(uri: &str) -> Result<DigitalLink, ScanError> {
+    let lower = uri
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let exact = ["https://", "HTTPS://", "http://", "HTTP://"]
+        .iter()
+        .any(|s| uri.starts_with(s));
+    if (lower.starts_with("https://") || lower.starts_with("http://")) && !exact {
+        return Err(dl_error(
+            "the scheme must be http or https, all lower case or all upper case",
+        ));
+    }
     try_parse_digital_link(uri)?
         .ok_or_else(|| dl_error("no GS1 primary key (such as /01/<GTIN>) found in the URI path"))
 }
 
 /// Parses `uri` as a GS1 Digital Link. Returns `Ok(None)` when it is not one at all (not an
-/// http(s) URI, or no primary key in its path), so plain URLs can be treated as text.
+/// `http://` / `https://` URI in all lower or all upper case, or no primary key in its path), so
+/// that plain URLs are treated as text, as the engine's scan-data processing does.
 pub fn try_parse_digital_link(uri: &str) -> Result<Option<DigitalLink>, ScanError> {
-    let lower_prefix = uri
-        .get(..8)
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let scheme_len = if lower_prefix.starts_with("https://") {
+    let scheme_len = if uri.starts_with("https://") || uri.starts_with("HTTPS://") {
         8
-    } else if lower_prefix.starts_with("http://") {
+    } else if uri.starts_with("http://") || uri.starts_with("HTTP://") {
         7
     } else {
         return Ok(None);
@@ -176,11 +185,6 @@ pub fn try_parse_digital_link(uri: &str) -> Result<Option<DigitalLink>, ScanErro
     };
 
     // From here on the URI is meant to be a Digital Link: be strict.
-    if !matches!(scheme, "https://" | "HTTPS://" | "http://" | "HTTP://") {
-        return Err(dl_error(
-            "the scheme must be http or https, all lower case or all upper case",
-        ));
-    }
     if let Some(c) = uri.bytes().find(|b| !URI_CHARACTERS.contains(b)) {
         return Err(dl_error(format!(
             "character {:?} is not allowed in a URI",

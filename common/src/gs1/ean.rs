@@ -87,7 +87,8 @@ fn exact_digits(
             got: data.len(),
         });
     }
-    check_digits(what, data)
+    // Operators know the number as a GTIN whatever barcode carried it.
+    check_digits("GTIN", data)
 }
 
 /// An EAN-13 (or UPC-A/UPC-E normalised to 13 digits by the scanner).
@@ -153,7 +154,7 @@ pub fn parse_upc_e(data: &str) -> Result<Gtin, ScanError> {
         _ => format!("{ns}{d1}{d2}{d3}{d4}{d5}0000{d6}"),
     };
     let upc_a = format!("{body}{check}");
-    check_digits("UPC-E", &upc_a)?;
+    check_digits("GTIN", &upc_a)?;
     Ok(Gtin {
         gtin14: format!("00{upc_a}"),
         format: GtinFormat::Gtin12,
@@ -217,7 +218,28 @@ mod tests {
         );
         assert_eq!(
             parse_ean13("2112345678901").map_err(|e| e.to_string()),
-            Err("EAN-13 check digit should be 0".to_string())
+            Err("GTIN check digit should be 0".to_string())
+        );
+    }
+
+    // Recomputed SSCCs from devices.md §2.6.
+    #[test]
+    fn sscc_vectors_carry_valid_check_digits() {
+        for sscc in [
+            "006141411234567890",
+            "952012345678912345",
+            "106141411234567897",
+            "376104250021234569",
+            "123456789012345675",
+        ] {
+            assert_eq!(check_digits("SSCC", sscc), Ok(()), "{sscc}");
+        }
+        assert_eq!(
+            check_digits("SSCC", "123456789012345670"),
+            Err(ScanError::CheckDigit {
+                what: "SSCC",
+                expected: 5
+            })
         );
     }
 

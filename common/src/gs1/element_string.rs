@@ -464,9 +464,25 @@ pub fn parse_bracketed(text: &str) -> Result<Gs1Data, ScanError> {
     Ok(data)
 }
 
-/// The checks the engine always applies to one scan: a repeated AI must carry the same value,
-/// and AIs declared mutually exclusive (`ex=`) must not appear together.
+/// The checks the engine always applies to one scan (its "locked" validations): a repeated AI
+/// must carry the same value, AIs declared mutually exclusive (`ex=`) must not appear together,
+/// and a digital signature (8030) needs the serial component of a (253), (255) or (8003) key.
 pub fn check_per_scan_rules(data: &Gs1Data) -> Result<(), ScanError> {
+    if data.elements.iter().any(|e| e.ai == "8030") {
+        for e in &data.elements {
+            if !matches!(e.ai.as_str(), "253" | "255" | "8003") {
+                continue;
+            }
+            if e.entry()
+                .is_some_and(|entry| e.value.len() == entry.min_length())
+            {
+                return Err(ScanError::SerialRequiredForSignature {
+                    ai: e.ai.clone(),
+                    name: e.name(),
+                });
+            }
+        }
+    }
     for (i, a) in data.elements.iter().enumerate() {
         for b in data.elements.iter().skip(i + 1) {
             if a.ai == b.ai && a.value != b.value {
@@ -759,6 +775,15 @@ mod tests {
         ));
         // An AI is not exclusive of itself even if it matches a pattern.
         assert!(parse_bracketed("(01)09520123456788(3102)001234").is_ok());
+    }
+
+    #[test]
+    fn a_digital_signature_needs_a_serialised_key() {
+        assert!(matches!(
+            parse_bracketed("(253)1231231231232(8030)ABCD"),
+            Err(ScanError::SerialRequiredForSignature { .. })
+        ));
+        assert!(parse_bracketed("(253)1231231231232S1(8030)ABCD").is_ok());
     }
 
     #[test]

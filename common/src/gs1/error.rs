@@ -120,6 +120,14 @@ pub enum ScanError {
         /// The AI it excludes.
         other: String,
     },
+    /// A digital signature (8030) with a GDTI/GCN/GRAI key that lacks its serial component.
+    #[error("AI ({ai}) {name} must include its serial component when a digital signature (8030) is present")]
+    SerialRequiredForSignature {
+        /// The key AI (253, 255 or 8003).
+        ai: String,
+        /// Its name.
+        name: String,
+    },
     /// The bracketed notation `(01)…(10)…` is malformed.
     #[error("malformed bracketed element string: {0}")]
     Bracketed(String),

@@ -142,7 +142,7 @@ pub fn lint(linter: Linter, data: &str) -> Result<(), LintFailure> {
         Linter::Longitude => max_value(linter, b, 10, 3_600_000_000, "longitude"),
         Linter::YesNo => in_list(linter, data, &["0", "1"], "must be 0 (no) or 1 (yes)"),
         Linter::Hyphen => {
-            if b.iter().all(|&c| c == b'-') {
+            if !b.is_empty() && b.iter().all(|&c| c == b'-') {
                 Ok(())
             } else {
                 fail(linter, "may only be a hyphen")
@@ -186,7 +186,7 @@ pub fn lint(linter: Linter, data: &str) -> Result<(), LintFailure> {
         Linter::PieceOfTotal => piece_of_total(b),
         Linter::Iban => iban(b),
         Linter::NoZeroPrefix => {
-            if b.len() > 1 && b.first() == Some(&b'0') {
+            if b.first() == Some(&b'0') {
                 fail(linter, "must not start with 0")
             } else {
                 Ok(())
@@ -406,7 +406,8 @@ fn iban(b: &[u8]) -> Result<(), LintFailure> {
             b'A'..=b'Z' => u32::from(c - b'A') + 10,
             _ => return fail(l, "contains a character not allowed in an IBAN"),
         };
-        sum = (sum * if v < 10 { 10 } else { 100 } + v) % 97;
+        let shift = if v < 10 { 10 } else { 100 };
+        sum = (sum * shift + v) % 97;
     }
     if sum == 1 {
         Ok(())
@@ -913,6 +914,15 @@ mod tests {
         assert!(ok(Linter::PercentEncoded, "a%20b"));
         assert!(!ok(Linter::PercentEncoded, "a%2"));
         assert!(!ok(Linter::NoZeroPrefix, "012"));
+        assert!(!ok(Linter::NoZeroPrefix, "0"));
+        assert!(ok(Linter::Hyphen, "--"));
+        assert!(!ok(Linter::Hyphen, ""));
+        assert!(!ok(Linter::Winding, "2"));
+        assert!(ok(Linter::NoZeroPrefix, "10"));
+        assert!(ok(Linter::PercentEncoded, "%00"));
+        assert!(!ok(Linter::PercentEncoded, "%fg"));
+        assert!(ok(Linter::PieceOfTotal, "998999"));
+        assert!(!ok(Linter::PieceOfTotal, "111"));
         assert!(!ok(Linter::HasNonDigit, "123"));
         assert!(ok(Linter::GcpPos2, "10614141"));
         assert!(!ok(Linter::GcpPos1, "012A"));

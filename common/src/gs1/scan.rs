@@ -322,7 +322,7 @@ mod tests {
     fn an_ean_13_with_a_wrong_check_digit_is_rejected() {
         assert_eq!(
             scan("]E02112345678901").map_err(|e| e.to_string()),
-            Err("EAN-13 check digit should be 0".to_string())
+            Err("GTIN check digit should be 0".to_string())
         );
     }
 
@@ -431,13 +431,100 @@ mod tests {
     #[test]
     fn an_invalid_digital_link_is_an_error_but_a_plain_url_is_text() -> Result<(), ScanError> {
         assert!(scan("]Q1https://id.gs1.org/01/09520123456789").is_err());
-        assert!(scan("]Q1HtTpS://id.gs1.org/01/09520123456788").is_err());
+        // Like the engine, a mixed-case scheme is not taken as a Digital Link at all.
+        assert!(matches!(
+            scan("]Q1HtTpS://id.gs1.org/01/09520123456788")?.content,
+            ScanContent::Text(_)
+        ));
         assert!(scan("]Q1https://id.gs1.org/01/09520123456788/").is_err());
         assert!(matches!(
             scan("]Q1https://example.com/manual.pdf")?.content,
             ScanContent::Text(_)
         ));
         Ok(())
+    }
+
+    // gs1-syntax-engine scandata.c test_scandata_processScanData (© GS1 AISBL, Apache-2.0).
+    #[test]
+    fn scan_data_vectors_from_the_engine_unit_tests() {
+        let ok = [
+            ("]Q1", "", Symbology::QrCode),
+            ("]Q1TESTING", "", Symbology::QrCode),
+            ("]Q1^TESTING", "", Symbology::QrCode),
+            (
+                "]Q1https://example.com/01/12312312312333?99=TEST",
+                "(01)12312312312333(99)TEST",
+                Symbology::QrCode,
+            ),
+            (
+                "]Q1HTTPS://example.com/01/12312312312333?99=TEST",
+                "(01)12312312312333(99)TEST",
+                Symbology::QrCode,
+            ),
+            (
+                "]Q1HtTps://example.com/01/12312312312333?99=TEST",
+                "",
+                Symbology::QrCode,
+            ),
+            ("]d1TESTING", "", Symbology::DataMatrix),
+            (
+                "]d1https://example.com/01/12312312312333?99=TEST",
+                "(01)12312312312333(99)TEST",
+                Symbology::DataMatrix,
+            ),
+            (
+                "]d2011231231231233310ABC123<GS>99TESTING",
+                "(01)12312312312333(10)ABC123(99)TESTING",
+                Symbology::Gs1DataMatrix,
+            ),
+            (
+                "]e0011231231231233310ABC123<GS>99TESTING<GS>98XYZ",
+                "(01)12312312312333(10)ABC123(99)TESTING(98)XYZ",
+                Symbology::Gs1DataBar,
+            ),
+            ("]E02112345678900", "(01)02112345678900", Symbology::Ean13),
+            (
+                "]E02112345678900|]e099COMPOSITE<GS>98XYZ",
+                "(01)02112345678900(99)COMPOSITE(98)XYZ",
+                Symbology::Ean13,
+            ),
+            ("]E402345673", "(01)00000002345673", Symbology::Ean8),
+            (
+                "]E402345673|]e099COMPOSITE<GS>98XYZ",
+                "(01)00000002345673(99)COMPOSITE(98)XYZ",
+                Symbology::Ean8,
+            ),
+        ];
+        for (input, ais, sym) in ok {
+            let d = scan(input);
+            assert!(d.is_ok(), "{input}: {d:?}");
+            if let Ok(d) = d {
+                assert_eq!(d.symbology, sym, "{input}");
+                assert_eq!(d.gs1_data().to_bracketed(), ais, "{input}");
+            }
+        }
+        for bad in [
+            "",
+            "]",
+            "]X",
+            "]XX",
+            "]e0",
+            "]Q3",
+            "]d2",
+            "]C1",
+            "]E0",
+            "]E0123456789012",
+            "]E012345678901234",
+            "]E01234ABC890123",
+            "]E02112345678901",
+            "]E4",
+            "]E41234567",
+            "]E4123456789",
+            "]E412ABC678",
+            "]E402345674",
+        ] {
+            assert!(scan(bad).is_err(), "{bad} should fail");
+        }
     }
 
     #[test]
