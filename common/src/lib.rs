@@ -5,5 +5,6 @@
 
 pub mod check_digit;
 pub mod gs1;
+pub mod label;
 pub mod scale;
 pub mod scanner_framing;
