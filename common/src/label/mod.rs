@@ -3,4 +3,5 @@
 
 pub mod host_status;
 pub mod sscc;
+pub mod templates;
 pub mod zpl;
