@@ -130,7 +130,12 @@ impl ScannerFramer {
                 } else {
                     self.finish(frame, now_ms);
                 }
-            } else if self.buf.len() > self.config.max_frame_len + self.terminator_len() {
+            } else if self.buf.len()
+                > self
+                    .config
+                    .max_frame_len
+                    .saturating_add(self.terminator_len())
+            {
                 if !self.discarding {
                     self.stats.oversize_frames += 1;
                 }

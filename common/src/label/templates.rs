@@ -320,7 +320,10 @@ pub fn logistic_label(label: &LogisticLabel) -> Result<String, ZplError> {
     for e in ordered {
         let mut candidate = group.clone();
         candidate.push(e.clone());
-        let fits = Gs1_128::new(&candidate)?.width_modules() * MODULE_DOTS <= max_width;
+        let fits = Gs1_128::new(&candidate)?
+            .width_modules()
+            .saturating_mul(MODULE_DOTS)
+            <= max_width;
         if fits || group.is_empty() {
             group = candidate;
         } else {
