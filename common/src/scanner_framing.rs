@@ -204,9 +204,11 @@ impl ScannerFramer {
             Terminator::AnyLineEnd | Terminator::Cr | Terminator::Lf | Terminator::CrLf
         );
         if line_mode {
-            while matches!(frame.first(), Some(b'\r' | b'\n')) {
-                frame.remove(0);
-            }
+            let lead = frame
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            frame.drain(..lead);
             while matches!(frame.last(), Some(b'\r' | b'\n')) {
                 frame.pop();
             }

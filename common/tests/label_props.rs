@@ -41,7 +41,7 @@ proptest! {
     #[test]
     fn no_address_text_can_inject_into_the_carton_label(
         to in "\\PC{0,26}",
-        from in "[\\^~_A-Za-z\r\n\t ]{1,40}",
+        from in "[\\^~_A-Za-z\r\n\t ]{1,36}",
     ) {
         let label = CartonLabel {
             from: vec![from],

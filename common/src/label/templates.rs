@@ -6,6 +6,10 @@
 //! parentheses below each, fixed-length AIs first, an explicit FNC1 (`>8`) after every
 //! variable-length AI that is not last, X = 0.5 mm (`^BY4`), bars 32 mm (256 dots), and the SSCC
 //! symbol lowest. Every symbol is checked to fit the label width with its quiet zones.
+//!
+//! Text fields have character limits chosen so that font 0 (proportional, average glyph width
+//! ≈ 0.7 × the `^A0` width) stays inside the label; these layouts have not been rendered and
+//! decoded yet (see devices.md §3.6 for the recommended render-and-decode check).
 
 use rust_decimal::Decimal;
 
@@ -60,11 +64,11 @@ fn check_lines(
 /// Input of the carton shipping label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartonLabel {
-    /// Sender address, 1–4 lines of at most 40 characters.
+    /// Sender address, 1–4 lines of at most 36 characters.
     pub from: Vec<String>,
     /// Recipient address, 1–4 lines of at most 26 characters (large font).
     pub to: Vec<String>,
-    /// Order reference, at most 24 characters.
+    /// Order reference, at most 16 characters.
     pub order_ref: String,
     /// This carton's number (1-based).
     pub carton_number: u32,
@@ -78,10 +82,10 @@ pub struct CartonLabel {
 
 /// Renders the carton shipping label (812×1218 dots, one copy).
 pub fn carton_label(label: &CartonLabel) -> Result<String, ZplError> {
-    check_lines("from", &label.from, 1, 4, 40)?;
+    check_lines("from", &label.from, 1, 4, 36)?;
     check_lines("to", &label.to, 1, 4, 26)?;
-    if label.order_ref.is_empty() || label.order_ref.chars().count() > 24 {
-        return Err(invalid("order ref", "must be 1 to 24 characters"));
+    if label.order_ref.is_empty() || label.order_ref.chars().count() > 16 {
+        return Err(invalid("order ref", "must be 1 to 16 characters"));
     }
     if label.carton_number == 0 || label.carton_number > label.carton_count {
         return Err(invalid(
@@ -113,8 +117,8 @@ pub fn carton_label(label: &CartonLabel) -> Result<String, ZplError> {
     z.text("to title", MARGIN, y, 24, 24, "TO")?;
     y += 32;
     for line in &label.to {
-        z.text("to", MARGIN, y, 48, 44, line)?;
-        y += 54;
+        z.text("to", MARGIN, y, 40, 36, line)?;
+        y += 46;
     }
     y += 8;
     z.graphic_box(20, y, rule_width, 3, 3)?;
@@ -200,7 +204,7 @@ impl Gs1Date {
 /// Input of the GS1 logistic (SSCC) label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogisticLabel {
-    /// Free-form section (shipper, consignee, …), 0–4 lines of at most 40 characters.
+    /// Free-form section (shipper, consignee, …), 0–4 lines of at most 34 characters.
     pub free_form: Vec<String>,
     /// The logistic unit's SSCC (mandatory).
     pub sscc: Sscc,
@@ -244,7 +248,7 @@ fn net_weight_element(w: Decimal) -> Result<Gs1Element, ZplError> {
 
 /// Renders the GS1 logistic label (812×1624 dots).
 pub fn logistic_label(label: &LogisticLabel) -> Result<String, ZplError> {
-    check_lines("free form", &label.free_form, 0, 4, 40)?;
+    check_lines("free form", &label.free_form, 0, 4, 34)?;
     let mut titles: Vec<(&str, String)> = vec![("SSCC", label.sscc.as_str().to_string())];
     let mut elements: Vec<Gs1Element> = Vec::new();
     match (&label.content_gtin, label.count) {
@@ -305,7 +309,7 @@ pub fn logistic_label(label: &LogisticLabel) -> Result<String, ZplError> {
     }
     for (title, value) in &titles {
         z.text("data title", MARGIN, y + 3, 26, 26, title)?;
-        z.text(title, 300, y, 34, 34, value)?;
+        z.text(title, 320, y, 34, 34, value)?;
         y += 40;
     }
     z.graphic_box(20, y, rule_width, 3, 3)?;
