@@ -6,6 +6,7 @@
 pub mod check_digit;
 pub mod domain;
 pub mod gs1;
+pub mod label;
 pub mod ledger;
 pub mod scale;
 pub mod scan_payload;

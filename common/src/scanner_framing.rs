@@ -130,7 +130,12 @@ impl ScannerFramer {
                 } else {
                     self.finish(frame, now_ms);
                 }
-            } else if self.buf.len() > self.config.max_frame_len + self.terminator_len() {
+            } else if self.buf.len()
+                > self
+                    .config
+                    .max_frame_len
+                    .saturating_add(self.terminator_len())
+            {
                 if !self.discarding {
                     self.stats.oversize_frames += 1;
                 }
@@ -199,9 +204,11 @@ impl ScannerFramer {
             Terminator::AnyLineEnd | Terminator::Cr | Terminator::Lf | Terminator::CrLf
         );
         if line_mode {
-            while matches!(frame.first(), Some(b'\r' | b'\n')) {
-                frame.remove(0);
-            }
+            let lead = frame
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            frame.drain(..lead);
             while matches!(frame.last(), Some(b'\r' | b'\n')) {
                 frame.pop();
             }

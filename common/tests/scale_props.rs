@@ -81,13 +81,14 @@ proptest! {
         p in protocol(),
         garbage in prop::collection::vec(any::<u8>(), 0..300),
         chunk in 1usize..64,
+        mask in any::<bool>(),
     ) {
         let mut stream = garbage;
         stream.extend_from_slice(b"\r\n");
         for _ in 0..3 {
             stream.extend_from_slice(valid_frame(p));
         }
-        let mut dec = ScaleDecoder::new(p, options(false, 256));
+        let mut dec = ScaleDecoder::new(p, options(mask, 256));
         let mut last = None;
         for piece in stream.chunks(chunk) {
             dec.push(piece);

@@ -127,7 +127,7 @@ impl Framer for LineFramer {
         loop {
             let Some((content_end, consumed)) = self.find_end() else {
                 // Keep at most one over-long line's worth (+1 for a pending CR) buffered.
-                if self.buf.len() > self.options.max_frame_len + 1 {
+                if self.buf.len() > self.options.max_frame_len.saturating_add(1) {
                     let keep_cr = self.buf.last() == Some(&b'\r');
                     let drop = if keep_cr {
                         self.buf.len() - 1

@@ -380,6 +380,22 @@ fn parse_params(text: &str) -> Result<Vec<String>, FrameError> {
     }
 }
 
+/// `PROT 1` addressed mode: one address byte `'1'..='O'` (0x31..=0x4F) prefixes every response
+/// (devices.md §1.1; the exact framing is not verified against hardware).
+pub fn parse_addressed_response(line: &[u8]) -> Result<(u8, Response), FrameError> {
+    let (&address, rest) = line
+        .split_first()
+        .ok_or_else(|| FrameError::new(PROTOCOL, "address", "missing"))?;
+    if !(0x31..=0x4F).contains(&address) {
+        return Err(FrameError::new(
+            PROTOCOL,
+            "address",
+            format!("{address:#04x} is not '1'..'O'"),
+        ));
+    }
+    Ok((address, parse_response(rest)?))
+}
+
 /// CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no xorout), as used by `SIC2`.
 pub fn crc16_ccitt_false(bytes: &[u8]) -> u16 {
     let mut crc: u16 = 0xFFFF;
@@ -471,6 +487,21 @@ impl Command {
         };
         let mut bytes = body.into_bytes();
         bytes.extend_from_slice(b"\r\n");
+        Ok(bytes)
+    }
+
+    /// The bytes to send in `PROT 1` addressed mode: `address` is `'0'` (broadcast) or
+    /// `'1'..='O'`.
+    pub fn encode_addressed(&self, address: u8) -> Result<Vec<u8>, FrameError> {
+        if !(0x30..=0x4F).contains(&address) {
+            return Err(FrameError::new(
+                PROTOCOL,
+                "address",
+                format!("{address:#04x} is not '0'..'O'"),
+            ));
+        }
+        let mut bytes = vec![address];
+        bytes.extend(self.encode()?);
         Ok(bytes)
     }
 }
@@ -692,6 +723,23 @@ mod tests {
             parse_response(b"I4 A \"B02").unwrap_err().field,
             "parameter"
         );
+    }
+
+    #[test]
+    fn addressed_mode_prefixes_one_address_byte() {
+        assert_eq!(
+            Command::Weigh.encode_addressed(b'1').unwrap(),
+            b"1S\r\n".to_vec()
+        );
+        assert!(Command::Weigh.encode_addressed(b'P').is_err());
+        let (address, response) = parse_addressed_response(b"2S S     100.00 g").unwrap();
+        assert_eq!(address, b'2');
+        assert_eq!(response.reading().unwrap().value, Some(d("100.00")));
+        assert_eq!(
+            parse_addressed_response(b"0S S 1 g").unwrap_err().field,
+            "address"
+        );
+        assert_eq!(parse_addressed_response(b"").unwrap_err().field, "address");
     }
 
     #[test]

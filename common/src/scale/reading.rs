@@ -252,6 +252,7 @@ pub(crate) fn show_bytes(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::str::FromStr;
@@ -288,6 +289,20 @@ mod tests {
         assert_eq!(WeightUnit::from_wire("Kg"), WeightUnit::Kg);
         assert_eq!(WeightUnit::from_wire(" LB"), WeightUnit::Lb);
         assert_eq!(WeightUnit::from_wire("mg"), WeightUnit::Other("mg".into()));
+    }
+
+    #[test]
+    fn frame_errors_name_the_protocol_the_field_and_the_reason() {
+        let e = crate::scale::toledo::parse_frame(b"\x02-0 0123x5000000\r").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "toledo frame: field `weight`: `0123x5` is not 6 digits"
+        );
+        let e = crate::scale::cas::parse_ecr_frame(b"\x02S 01.234kgf\x03\x04").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cas-ecr frame: field `bcc`: received 0x66, computed 0x65"
+        );
     }
 
     #[test]
