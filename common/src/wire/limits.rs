@@ -42,3 +42,24 @@ impl Default for Limits {
         Self::DEFAULT
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_in_a_config_default_each_missing_field_and_reject_unknown_ones(
+    ) -> Result<(), serde_json::Error> {
+        let limits: Limits = serde_json::from_str(r#"{"max_events_per_batch": 10}"#)?;
+        assert_eq!(
+            limits,
+            Limits {
+                max_events_per_batch: 10,
+                ..Limits::DEFAULT
+            }
+        );
+        assert_eq!(limits.max_envelope_bytes, 1024 * 1024);
+        assert!(serde_json::from_str::<Limits>(r#"{"max_batch": 10}"#).is_err());
+        Ok(())
+    }
+}
