@@ -5,3 +5,7 @@
 //! durably with its outbox entry, the MQTT link, devices and the local HTTP API.
 
 pub mod config;
+pub mod link;
+pub mod node;
+pub mod store;
+pub mod writer;

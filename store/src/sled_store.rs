@@ -154,6 +154,8 @@ fn open_with_lock_retry(config: &sled::Config) -> sled::Result<sled::Db> {
                 if attempt < LOCK_RETRIES && e.to_string().contains("could not acquire lock") =>
             {
                 attempt += 1;
+                // A bounded retry while another thread releases a file lock, not synchronisation.
+                #[allow(clippy::disallowed_methods)]
                 std::thread::sleep(LOCK_RETRY_PAUSE);
             }
             other => return other,
