@@ -9,3 +9,5 @@ pub mod link;
 pub mod node;
 pub mod store;
 pub mod writer;
+pub mod diagnostics;
+pub mod http;
