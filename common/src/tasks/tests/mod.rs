@@ -1,0 +1,8 @@
+//! Tests for the station flows: one file per flow, plus property tests.
+
+mod world;
+
+mod pick;
+mod properties;
+mod receive;
+mod station;
