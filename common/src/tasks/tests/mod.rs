@@ -4,5 +4,6 @@ mod world;
 
 mod pick;
 mod properties;
+mod putaway;
 mod receive;
 mod station;
