@@ -499,7 +499,7 @@ impl Station {
             }
             Some(StationPayload::Container(_) | StationPayload::Order(_)) => {
                 let found = self
-                    .candidates(ctx.view, &[])
+                    .candidates(ctx.view, &[], &[])
                     .into_iter()
                     .find(|r| names_task(ctx.view, r, payload));
                 match found {
@@ -524,9 +524,19 @@ impl Station {
     }
 
     /// Tasks this station could take, best first (priority high first, then due time, then id).
-    fn candidates(&self, view: &dyn LocalView, exclude: &[TaskId]) -> Vec<TaskRecord> {
-        let mut list: Vec<TaskRecord> = view
-            .open_tasks()
+    fn candidates(
+        &self,
+        view: &dyn LocalView,
+        exclude: &[TaskId],
+        extra: &[TaskSpec],
+    ) -> Vec<TaskRecord> {
+        let mut all = view.open_tasks();
+        for spec in extra {
+            if !all.iter().any(|r| r.spec.id == spec.id) {
+                all.push(TaskRecord::open(spec.clone()));
+            }
+        }
+        let mut list: Vec<TaskRecord> = all
             .into_iter()
             .filter(|r| self.config.takes(r.spec.kind))
             .filter(|r| {
@@ -568,7 +578,7 @@ impl Station {
                 .filter(|r| !r.progress.status.is_open())
                 .map(|r| r.spec.id.clone()),
         );
-        let mut list = self.candidates(ctx.view, &exclude);
+        let mut list = self.candidates(ctx.view, &exclude, &ctx.out.created);
         if list.is_empty() && !self.skipped.is_empty() {
             self.skipped.clear();
             let mut exclude: Vec<TaskId> = not.cloned().into_iter().collect();
@@ -578,7 +588,7 @@ impl Station {
                     .filter(|r| !r.progress.status.is_open())
                     .map(|r| r.spec.id.clone()),
             );
-            list = self.candidates(ctx.view, &exclude);
+            list = self.candidates(ctx.view, &exclude, &ctx.out.created);
         }
         for record in list {
             // A task whose data cannot be worked is left for a supervisor.
@@ -647,7 +657,7 @@ impl Station {
                 );
             }
         }
-        let others = self.candidates(ctx.view, &[]);
+        let others = self.candidates(ctx.view, &[], &[]);
         let any_other = others.iter().any(|r| Some(&r.spec.id) != current.as_ref());
         if !any_other {
             if current.is_some() {

@@ -2,6 +2,7 @@
 
 mod world;
 
+mod pack;
 mod pick;
 mod properties;
 mod putaway;
