@@ -23,6 +23,7 @@ mod tests;
 
 pub use error::{ErrorCode, StepError};
 
+pub use replenish::{replenishment_needed, MinMaxRule};
 pub use spec::{LineProgress, TaskKind, TaskLine, TaskProgress, TaskRecord, TaskSpec, TaskStatus};
 pub use station::{
     Accepted, Expect, ExpectScan, Input, Outcome, PrintLabel, Station, StationConfig, StationView,

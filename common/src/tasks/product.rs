@@ -4,7 +4,7 @@
 use super::error::{err, ErrorCode, StepError};
 use super::view::LocalView;
 use crate::domain::{
-    ContainerId, Date, Dec, Gtin, Item, LocationCode, Lot, Qty, Serial, StockRef, Tracking,
+    ContainerId, Date, Dec, Gtin, LocationCode, Lot, Qty, Serial, StockRef, Tracking,
 };
 use crate::gs1::ScanData;
 use crate::scan_payload::{ContainerRef, LocationRef};
@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 /// A product scan resolved against master data.
 #[derive(Debug, Clone)]
 pub(crate) struct Scanned {
-    pub item: Item,
     pub gtin: Gtin,
     /// Base units in the scanned pack level.
     pub per_pack: Dec,
@@ -109,7 +108,6 @@ pub(crate) fn resolve_product(
             serial,
             expiry,
         },
-        item,
     })
 }
 

@@ -2,9 +2,12 @@
 
 mod world;
 
+mod count;
 mod pack;
 mod pick;
 mod properties;
 mod putaway;
 mod receive;
+mod replenish;
+mod returns;
 mod station;
