@@ -566,7 +566,7 @@ impl Station {
     fn assign_next(
         &mut self,
         ctx: &mut Ctx<'_>,
-        updates: &mut Vec<TaskRecord>,
+        updates: &[TaskRecord],
         not: Option<&TaskId>,
     ) -> Result<(), StepError> {
         let mut exclude = self.skipped.clone();
