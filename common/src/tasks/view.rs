@@ -105,6 +105,11 @@ impl InMemoryView {
         self.tasks.get(id)
     }
 
+    /// Every task, whatever its status.
+    pub fn all_tasks(&self) -> Vec<TaskRecord> {
+        self.tasks.values().cloned().collect()
+    }
+
     /// Open tasks of one kind.
     pub fn open_tasks_of(&self, kind: super::spec::TaskKind) -> Vec<TaskRecord> {
         self.open_tasks()

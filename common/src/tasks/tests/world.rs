@@ -207,6 +207,10 @@ pub struct Driver {
     pub view: InMemoryView,
     pub now: i64,
     pub events: Vec<EventBody>,
+    /// Every accepted event with the task it belonged to.
+    pub log: Vec<(Option<TaskId>, EventBody)>,
+    /// How many times the ledger flagged a negative balance.
+    pub negative_flags: usize,
 }
 
 impl Driver {
@@ -220,6 +224,8 @@ impl Driver {
             view,
             now: T0,
             events: Vec::new(),
+            log: Vec::new(),
+            negative_flags: 0,
         }
     }
 
@@ -229,8 +235,15 @@ impl Driver {
         let out = self.station.handle(&self.view, input, self.now);
         match &out {
             Outcome::Accepted(a) => {
-                self.view.apply_accepted(a, self.now).unwrap();
+                let applied = self.view.apply_accepted(a, self.now).unwrap();
+                self.negative_flags += applied
+                    .iter()
+                    .flat_map(|x| x.flags.iter())
+                    .filter(|f| matches!(f, crate::ledger::Flag::NegativeBalance { .. }))
+                    .count();
                 self.events.extend(a.events.iter().cloned());
+                self.log
+                    .extend(a.events.iter().map(|e| (a.task.clone(), e.clone())));
             }
             Outcome::Rejected(_) => assert_eq!(self.station.flow_state(), before),
         }
