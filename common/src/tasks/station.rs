@@ -507,9 +507,13 @@ impl Station {
                         self.start(ctx, record)?;
                         self.run_flow(ctx, input, updates)
                     }
+                    None if matches!(payload, Some(StationPayload::Container(_))) => err(
+                        ErrorCode::UnknownContainer,
+                        "No open task for that tote or carton at this station",
+                    ),
                     None => err(
                         ErrorCode::UnknownOrder,
-                        "No open task for that tote, carton or order at this station",
+                        "No open task for that order or RMA at this station",
                     ),
                 }
             }

@@ -187,3 +187,114 @@ fn a_timeout_signs_the_operator_out_and_keeps_confirmed_progress() {
         Some(TaskStatus::Done)
     );
 }
+
+#[test]
+fn a_station_round_trips_through_json_mid_task_so_the_agent_can_persist_it() {
+    let mut v = world();
+    stock(&mut v, "PEN", "A-01-02", "5");
+    let mut t = task(
+        "PICK-A",
+        TaskKind::Pick,
+        vec![line("PEN", "3", Some("A-01-02"))],
+    );
+    t.order = Some(order("SO-1"));
+    v.put_spec(t);
+    let mut dr = Driver::new(v, "hh-1", &[TaskKind::Pick]);
+    dr.ok("U:op-1");
+    dr.ok("T:TOTE-1");
+    dr.ok("L:A-01-02");
+    dr.ok(&pen_each());
+    let text = serde_json::to_string(&dr.station).unwrap();
+    let back: crate::tasks::Station = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, dr.station);
+    dr.station = back;
+    dr.ok("Q:3");
+    assert_eq!(dr.ok("C:CONFIRM").len(), 1);
+}
+
+#[test]
+fn a_task_spec_reads_the_json_the_hub_sends() {
+    let spec: crate::tasks::TaskSpec = serde_json::from_str(
+        r#"{"id": "RET-9", "kind": "return", "doc": "RMA-77", "order": "SO-5001",
+            "priority": 2, "due_ms": 1795000000000,
+            "lines": [{"sku": "MUG-BLUE", "qty": "1"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(spec.kind, TaskKind::Return);
+    assert_eq!(spec.lines[0].qty, q("1"));
+    assert_eq!(spec.reference(), Some("SO-5001".into()));
+    let bad: Result<crate::tasks::TaskSpec, _> = serde_json::from_str(
+        r#"{"id": "X", "kind": "pick", "lines": [{"sku": "a b", "qty": "1"}]}"#,
+    );
+    assert!(bad.is_err());
+}
+
+#[test]
+fn a_gs1_location_barcode_is_accepted_where_its_location_is_expected() {
+    let mut v = world();
+    stock(&mut v, "PEN", "A-01-02", "5");
+    let gln = {
+        let body = "950110100001";
+        format!(
+            "{body}{}",
+            crate::check_digit::gs1_check_digit(body).unwrap()
+        )
+    };
+    v.put_gln(&gln, Some("A0102"), loc("A-01-02"));
+    let mut t = task(
+        "PICK-A",
+        TaskKind::Pick,
+        vec![line("PEN", "1", Some("A-01-02"))],
+    );
+    t.order = Some(order("SO-1"));
+    t.container = Some(tote("TOTE-1"));
+    v.put_spec(t);
+    let mut dr = Driver::new(v, "hh-1", &[TaskKind::Pick]);
+    dr.ok("U:op-1");
+    dr.rejected(&format!("]C1414{gln}"), ErrorCode::UnknownLocation);
+    dr.ok(&format!("]C1414{gln}254A0102"));
+    assert_eq!(dr.expect_scan(), ExpectScan::Item);
+}
+
+#[test]
+fn with_no_task_a_carton_label_takes_its_ship_task_and_other_scans_say_there_is_no_task() {
+    let mut v = world();
+    stock(&mut v, "PEN", "A-01-02", "5");
+    for (n, c) in [("1", "CARTON-1"), ("2", "CARTON-2")] {
+        v.apply(
+            crate::domain::EventBody::Pick {
+                from: loc("A-01-02"),
+                to: tote(c),
+                stock: crate::domain::StockRef::plain(sku("PEN")),
+                qty: q(n),
+                order: order("SO-1"),
+            },
+            T0,
+            None,
+            None,
+            None,
+        )
+        .unwrap();
+    }
+    let mut dr = Driver::new(v, "dock-1", &[TaskKind::Ship]);
+    dr.ok("U:op-1");
+    dr.rejected(&pen_each(), ErrorCode::NoTask);
+    dr.rejected("T:CARTON-2", ErrorCode::UnknownContainer);
+    dr.rejected("O:SO-404", ErrorCode::UnknownOrder);
+    for c in ["CARTON-1", "CARTON-2"] {
+        let mut t = task(&format!("SHIP-{c}"), TaskKind::Ship, vec![]);
+        t.order = Some(order("SO-1"));
+        t.container = Some(tote(c));
+        dr.view.put_spec(t);
+    }
+    // Still idle (work is handed out on sign-in, C:NEXT or when a task ends).
+    let ev = dr.ok("T:CARTON-2");
+    assert!(
+        matches!(&ev[0], crate::domain::EventBody::Ship { lines, .. } if lines[0].qty == q("2"))
+    );
+    // The station is then directed to the remaining shipment.
+    assert_eq!(dr.expect_scan(), ExpectScan::Label);
+    let ev = dr.ok("T:CARTON-1");
+    assert_eq!(ev.len(), 1);
+    assert_eq!(dr.expect_scan(), ExpectScan::Task);
+}
