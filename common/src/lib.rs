@@ -12,4 +12,5 @@ pub mod scale;
 pub mod scan_payload;
 pub mod scanner_framing;
 pub mod sync;
+pub mod tasks;
 pub mod wire;
