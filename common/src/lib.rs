@@ -7,6 +7,7 @@ pub mod check_digit;
 pub mod domain;
 pub mod gs1;
 pub mod ledger;
+pub mod orders;
 pub mod scale;
 pub mod scan_payload;
 pub mod scanner_framing;
