@@ -21,7 +21,7 @@ pub use approval::{
 };
 pub use authority::{assess, Assessment, AuthorityContext, WeightTolerance};
 pub use exception::Exception;
-
+pub use kpi::{compute_kpis, rate, CycleTime, ExceptionAging, Kpis};
 pub use lifecycle::{
     apply_event, apply_fact, cancel, close_short, release, status_name, CancelOutcome,
     LifecycleError, NodeFact, Progress,
