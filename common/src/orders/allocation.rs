@@ -476,6 +476,27 @@ mod tests {
     }
 
     #[test]
+    fn twenty_orders_for_one_unit_against_ten_in_stock_allocate_exactly_ten() {
+        let mut st = Stock::new();
+        st.avail("EAST", "A-1", "MUG", "6");
+        st.avail("WEST", "A-1", "MUG", "4");
+        let nodes = [info("EAST", 1), info("WEST", 2)];
+        let mut allocated = 0;
+        for i in 0..20 {
+            let mut o = order(&format!("SO-{i}"), &[("MUG", "1")]);
+            allocate(&mut o, &mut st.ledger, &nodes, 0).unwrap();
+            if o.status == OrderStatus::Allocated {
+                allocated += 1;
+            } else {
+                assert_eq!(o.status, OrderStatus::Backordered);
+            }
+        }
+        assert_eq!(allocated, 10);
+        assert_eq!(st.ledger.available(&node("EAST"), &sku("MUG")), Dec::ZERO);
+        assert_eq!(st.ledger.available(&node("WEST"), &sku("MUG")), Dec::ZERO);
+    }
+
+    #[test]
     fn held_or_unpickable_stock_is_never_allocated() {
         let mut st = Stock::new();
         st.put("EAST", "R-1", false, "MUG", "5", StockStatus::Available);

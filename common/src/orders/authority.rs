@@ -7,7 +7,9 @@
 //!   and, for a location, a count task. Further events on an already negative line raise nothing.
 //! - Reservations at a node exceeding what is available there → `negative_stock` (no task:
 //!   the orders reserved there may short-pick, which is handled when it happens).
-//! - A pick for a cancelled or closed order → `pick_of_cancelled_order` and a put-back task.
+//! - A pick for a cancelled or closed order → `pick_of_cancelled_order` and a put-back task;
+//!   a shipment of a cancelled order → `pick_of_cancelled_order` (someone must call the
+//!   customer or recall the carton).
 //! - A short pick → `short_pick`, a count task at the location, and re-allocation of the
 //!   missing quantity to **another** node with available stock (released at once as a pick
 //!   task when the order is already released); what no node has → `backorder`.
@@ -321,6 +323,17 @@ fn order_rules(
                 }],
             });
         }
+        (EventBody::Ship { container, .. }, NodeFact::Ship { .. })
+            if from == OrderStatus::Cancelled =>
+        {
+            raised.push(base(
+                ExceptionCode::PickOfCancelledOrder,
+                format!(
+                    "carton {container} for order {} shipped from {node} after the order was cancelled; contact the customer or recall it",
+                    order.order_ref
+                ),
+            ));
+        }
         (EventBody::ShortPick { location, .. }, NodeFact::ShortPick { sku, short })
             if positive(*short) =>
         {
@@ -503,6 +516,24 @@ mod tests {
     }
 
     #[test]
+    fn a_shipment_of_a_cancelled_order_is_recorded_and_raises_an_exception() {
+        let mut w = World::new();
+        w.hub.stock("EAST", "A-1", "MUG", "5");
+        w.order("SO-1", &[("MUG", "2")]);
+        w.event("EAST", pick("A-1", "MUG", "2", "SO-1"));
+        w.event("EAST", pack("CTN-1", "MUG", "2", "SO-1", None));
+        let o = w.orders.get_mut(&oref("SO-1")).unwrap();
+        let out = cancel(o, &mut w.hub.ledger, 10).unwrap();
+        assert_eq!(out.put_back.len(), 1);
+        let a = w.event("EAST", ship("CTN-1", "MUG", "2", "SO-1"));
+        assert_eq!(codes(&a), vec![ExceptionCode::PickOfCancelledOrder]);
+        let o = w.get("SO-1");
+        assert_eq!(o.status, OrderStatus::Cancelled);
+        assert_eq!(o.lines[0].shipped, dec("2"));
+        assert_eq!(o.shipments.len(), 1);
+    }
+
+    #[test]
     fn a_short_pick_is_reallocated_to_another_node_with_stock_and_released_at_once() {
         let mut w = World::new();
         w.hub.stock("EAST", "A-1", "MUG", "3");
@@ -626,24 +657,31 @@ mod tests {
     /// Builds the world: stock at both nodes, orders allocated and released, some cancelled;
     /// returns the two nodes' event streams.
     fn build(
-        steps: &[(Step, bool, u32)],
+        steps: &[(Step, Step, bool, u32, u8)],
         noise: &[(bool, u32)],
     ) -> (World, Vec<Event>, Vec<Event>) {
         let mut w = World::new();
-        // Enough stock that a re-allocation never races a pick for a cancelled order
-        // (which lowers the other node's availability) for the last units.
+        // MUG only at EAST and CUP only at WEST, so orders with both are split; PEN at both,
+        // so a short pick of PEN is re-allocated to the other node. Enough stock that a
+        // re-allocation never races a pick for a cancelled order (which lowers that node's
+        // availability) for the last units.
         w.hub.stock("EAST", "A-1", "MUG", "100");
-        w.hub.stock("WEST", "B-1", "MUG", "200");
-        w.hub.stock("WEST", "B-1", "CUP", "40");
+        w.hub.stock("EAST", "A-1", "PEN", "500");
+        w.hub.stock("WEST", "B-1", "CUP", "100");
+        w.hub.stock("WEST", "B-1", "PEN", "500");
         let mut streams: BTreeMap<String, Vec<EventBody>> = BTreeMap::new();
-        for (i, (step, cancelled, qty)) in steps.iter().enumerate() {
+        for (i, (east_step, west_step, cancelled, qty, mask)) in steps.iter().enumerate() {
             let r = format!("SO-{i}");
             let q = (qty % 4 + 1).to_string();
-            let lines: Vec<(&str, &str)> = if i % 3 == 0 {
-                vec![("MUG", q.as_str()), ("CUP", "1")]
-            } else {
-                vec![("MUG", q.as_str())]
-            };
+            let mut lines: Vec<(&str, &str)> = Vec::new();
+            for (bit, s) in ["MUG", "CUP", "PEN"].iter().enumerate() {
+                if mask & (1 << bit) != 0 {
+                    lines.push((s, q.as_str()));
+                }
+            }
+            if lines.is_empty() {
+                lines.push(("PEN", "1"));
+            }
             w.order(&r, &lines);
             let o = w.get(&r).clone();
             if *cancelled {
@@ -653,6 +691,11 @@ mod tests {
             for (n, lines) in &o.allocations {
                 let loc = if n.as_str() == "EAST" { "A-1" } else { "B-1" };
                 let s = streams.entry(n.to_string()).or_default();
+                let step = if n.as_str() == "EAST" {
+                    east_step
+                } else {
+                    west_step
+                };
                 for (k, line) in lines {
                     let all = line.allocated.to_string();
                     let carton = format!("C-{i}-{k}");
@@ -759,7 +802,10 @@ mod tests {
     proptest! {
         #[test]
         fn any_interleaving_of_two_node_streams_gives_the_same_orders_and_exceptions(
-            steps in prop::collection::vec((step(), prop::bool::weighted(0.2), 0..8u32), 1..10),
+            steps in prop::collection::vec(
+                (step(), step(), prop::bool::weighted(0.2), 0..8u32, 1..8u8),
+                1..10,
+            ),
             noise in prop::collection::vec((any::<bool>(), 0..5u32), 0..4),
             interleave in prop::collection::vec(any::<bool>(), 0..200),
         ) {

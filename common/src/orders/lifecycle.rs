@@ -701,6 +701,11 @@ pub(crate) mod tests {
         let mut o = order("SO-1", &[("MUG", "3")]);
         allocate(&mut o, &mut hub.ledger, &[info("EAST", 1)], 0).unwrap();
         assert_eq!(o.status, OrderStatus::Allocated);
+        let view = serde_json::to_value(o.allocation_view()).unwrap();
+        assert_eq!(
+            view,
+            serde_json::json!([{"node": "EAST", "lines": [{"sku": "MUG", "qty": "3"}]}])
+        );
         let plans = release(&mut o).unwrap();
         assert_eq!(
             plans,

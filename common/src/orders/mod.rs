@@ -27,7 +27,7 @@ pub use lifecycle::{
     LifecycleError, NodeFact, Progress,
 };
 pub use order::{
-    NewOrder, NewOrderLine, NodeLine, Order, OrderError, OrderLine, OrderProblem, Shipment,
-    MAX_ORDER_LINES,
+    NewOrder, NewOrderLine, NodeAllocation, NodeLine, Order, OrderError, OrderLine, OrderProblem,
+    Shipment, MAX_ORDER_LINES,
 };
 pub use plan::{CountTaskPlan, PickTaskPlan, PlanLine, PutBackPlan};

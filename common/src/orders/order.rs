@@ -10,6 +10,7 @@
 //! - Errors name the field as sent: `lines[2].qty: must be greater than zero`.
 
 use super::exception::Exception;
+use super::plan::PlanLine;
 use crate::domain::{ContainerId, Dec, EventId, NodeId, OrderRef, OrderStatus, Sku};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -141,6 +142,15 @@ pub struct Shipment {
     pub weight_kg: Option<Dec>,
     /// When it shipped (node clock), Unix ms.
     pub shipped_at_ms: i64,
+}
+
+/// What is allocated at one node (`POST /orders` answer: `allocations`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAllocation {
+    /// The node.
+    pub node: NodeId,
+    /// Per SKU, the allocated quantity.
+    pub lines: Vec<PlanLine>,
 }
 
 /// An order at the hub.
@@ -356,6 +366,26 @@ impl Order {
             Ok(_) => {}
             Err(at) => self.shipments.insert(at, shipment),
         }
+    }
+
+    /// The allocations as the API shows them: per node, the allocated quantity per SKU
+    /// (nodes and SKUs sorted, zero lines left out).
+    pub fn allocation_view(&self) -> Vec<NodeAllocation> {
+        self.allocations
+            .iter()
+            .map(|(node, lines)| NodeAllocation {
+                node: node.clone(),
+                lines: lines
+                    .iter()
+                    .filter(|(_, l)| !l.allocated.is_zero())
+                    .map(|(sku, l)| PlanLine {
+                        sku: sku.clone(),
+                        qty: l.allocated,
+                    })
+                    .collect(),
+            })
+            .filter(|a| !a.lines.is_empty())
+            .collect()
     }
 
     /// Ordered units over all lines.
