@@ -110,9 +110,12 @@ pub struct Adjustment {
 /// Why an approval step failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApprovalError {
-    /// The event is not an adjustment.
+    /// The event is not an adjustment or a count result.
     #[error("event: a {0} event is not an adjustment")]
     NotAnAdjustment(&'static str),
+    /// A count result without a variance changes nothing.
+    #[error("counted: the count matches the book; there is nothing to approve")]
+    NoVariance,
     /// A negative unit value.
     #[error("unit_value: {0} must not be negative")]
     NegativeUnitValue(Dec),
@@ -238,33 +241,55 @@ pub struct Review {
     pub audit: AuditEntry,
 }
 
-/// Reviews an adjust event against the policy.
+/// Reviews an adjust event, or a count result with a variance (which the ledger applies as an
+/// adjustment of `counted − expected`, reason `count_variance`), against the policy.
 pub fn review(
     event: &Event,
     unit_value: Dec,
     policy: &ApprovalPolicy,
 ) -> Result<Review, ApprovalError> {
-    let EventBody::Adjust {
-        place,
-        stock,
-        delta,
-        reason,
-        adjustment,
-        ..
-    } = &event.body
-    else {
-        return Err(ApprovalError::NotAnAdjustment(event.body.kind()));
+    let (place, stock, delta, reason, adjustment) = match &event.body {
+        EventBody::Adjust {
+            place,
+            stock,
+            delta,
+            reason,
+            adjustment,
+            ..
+        } => (place.clone(), stock, *delta, *reason, adjustment.clone()),
+        EventBody::CountResult {
+            location,
+            stock,
+            counted,
+            expected,
+            ..
+        } => {
+            let delta = counted
+                .get()
+                .checked_sub(expected.get())
+                .filter(|d| !d.is_zero())
+                .ok_or(ApprovalError::NoVariance)?;
+            (
+                Place::Location(location.clone()),
+                stock,
+                delta,
+                ReasonCode::CountVariance,
+                None,
+            )
+        }
+        other => return Err(ApprovalError::NotAnAdjustment(other.kind())),
     };
-    let value = adjustment_value(*delta, unit_value)?;
+    let place = &place;
+    let value = adjustment_value(delta, unit_value)?;
     let pending = value > policy.threshold;
     let adj = Adjustment {
         source: event.id.clone(),
-        doc: adjustment.clone(),
+        doc: adjustment,
         node: event.id.node.clone(),
         place: place.clone(),
         sku: stock.sku.clone(),
-        delta: *delta,
-        reason: *reason,
+        delta,
+        reason,
         unit_value,
         value,
         status: if pending {
@@ -456,6 +481,29 @@ mod tests {
         let ex = r.exception.unwrap();
         assert_eq!(ex.code, ExceptionCode::AdjustmentNeedsApproval);
         assert!(ex.message.contains("worth 110"), "{}", ex.message);
+    }
+
+    #[test]
+    fn a_count_variance_above_the_threshold_also_needs_approval() {
+        let mut count = adjust("-1", "op-1");
+        count.body = EventBody::CountResult {
+            location: LocationCode::new("A-1").unwrap(),
+            stock: StockRef::plain(Sku::new("MUG").unwrap()),
+            status: StockStatus::Available,
+            counted: crate::domain::NonNegQty::new(dec("2")).unwrap(),
+            expected: crate::domain::NonNegQty::new(dec("30")).unwrap(),
+        };
+        let r = review(&count, dec("5"), &policy()).unwrap();
+        assert_eq!(r.adjustment.delta, dec("-28"));
+        assert_eq!(r.adjustment.reason, ReasonCode::CountVariance);
+        assert_eq!(r.adjustment.status, AdjustmentStatus::PendingApproval);
+        if let EventBody::CountResult { counted, .. } = &mut count.body {
+            *counted = crate::domain::NonNegQty::new(dec("30")).unwrap();
+        }
+        assert_eq!(
+            review(&count, dec("5"), &policy()).unwrap_err(),
+            ApprovalError::NoVariance
+        );
     }
 
     #[test]

@@ -300,7 +300,7 @@ fn order_rules(
     }
 
     match (&event.body, fact) {
-        (EventBody::Pick { from, to, .. }, NodeFact::Pick { sku, qty }) if was_closed => {
+        (EventBody::Pick { from, to, .. }, NodeFact::Pick { sku, qty, .. }) if was_closed => {
             raised.push(
                 base(
                     ExceptionCode::PickOfCancelledOrder,
@@ -316,7 +316,7 @@ fn order_rules(
             out.put_backs.push(PutBackPlan {
                 node: node.clone(),
                 order: order.order_ref.clone(),
-                from: Some(to.clone()),
+                containers: vec![to.clone()],
                 lines: vec![PlanLine {
                     sku: (*sku).clone(),
                     qty: *qty,

@@ -107,6 +107,8 @@ pub enum NodeFact<'a> {
         sku: &'a Sku,
         /// How much.
         qty: Dec,
+        /// Into which tote.
+        tote: &'a ContainerId,
     },
     /// Found missing.
     ShortPick {
@@ -140,12 +142,17 @@ impl<'a> NodeFact<'a> {
     pub fn of(body: &'a EventBody) -> Option<(&'a OrderRef, NodeFact<'a>)> {
         match body {
             EventBody::Pick {
-                stock, qty, order, ..
+                stock,
+                qty,
+                order,
+                to,
+                ..
             } => Some((
                 order,
                 NodeFact::Pick {
                     sku: &stock.sku,
                     qty: qty.get(),
+                    tote: to,
                 },
             )),
             EventBody::ShortPick {
@@ -302,6 +309,7 @@ pub struct CancelOutcome {
 fn wind_down(order: &mut Order, ledger: &mut Ledger, at_ms: i64) -> CancelOutcome {
     let mut out = CancelOutcome::default();
     let order_ref = order.order_ref.clone();
+    let containers = &order.containers;
     for (node, lines) in order.allocations.iter_mut() {
         let mut back = Vec::new();
         for (sku, line) in lines.iter_mut() {
@@ -326,7 +334,10 @@ fn wind_down(order: &mut Order, ledger: &mut Ledger, at_ms: i64) -> CancelOutcom
             out.put_back.push(PutBackPlan {
                 node: node.clone(),
                 order: order_ref.clone(),
-                from: None,
+                containers: containers
+                    .get(node)
+                    .map(|c| c.iter().cloned().collect())
+                    .unwrap_or_default(),
                 lines: back,
             });
         }
@@ -429,9 +440,14 @@ pub fn apply_fact(
 ) -> Result<Progress, LifecycleError> {
     let from = order.status;
     let action = match fact {
-        NodeFact::Pick { sku, qty } => {
+        NodeFact::Pick { sku, qty, tote } => {
             let line = order.node_line_mut(node, sku);
             line.picked = add(line.picked, *qty);
+            order
+                .containers
+                .entry(node.clone())
+                .or_default()
+                .insert((*tote).clone());
             "pick"
         }
         NodeFact::ShortPick { sku, short } => {
@@ -460,6 +476,11 @@ pub fn apply_fact(
                 let line = order.node_line_mut(node, sku);
                 line.packed = add(line.packed, *qty);
             }
+            order
+                .containers
+                .entry(node.clone())
+                .or_default()
+                .insert((*carton).clone());
             if let Some(kg) = measured_kg {
                 order.cartons.insert((*carton).clone(), *kg);
             }
@@ -807,6 +828,10 @@ pub(crate) mod tests {
         assert_eq!(out.released, vec![(node("EAST"), sku("MUG"), dec("2"))]);
         assert_eq!(out.put_back.len(), 1);
         assert_eq!(out.put_back[0].lines[0].qty, dec("1"));
+        assert_eq!(
+            out.put_back[0].containers,
+            vec![ContainerId::new("TOTE-1").unwrap()]
+        );
         assert_eq!(o.status, OrderStatus::Cancelled);
         assert_eq!(hub.ledger.reserved(&node("EAST"), &sku("MUG")), Dec::ZERO);
         assert_eq!(hub.ledger.available(&node("EAST"), &sku("MUG")), dec("4"));

@@ -13,7 +13,7 @@ use super::exception::Exception;
 use super::plan::PlanLine;
 use crate::domain::{ContainerId, Dec, EventId, NodeId, OrderRef, OrderStatus, Sku};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// The most lines an order may carry as sent.
@@ -173,6 +173,8 @@ pub struct Order {
     pub allocations: BTreeMap<NodeId, BTreeMap<Sku, NodeLine>>,
     /// Measured weights of packed cartons.
     pub cartons: BTreeMap<ContainerId, Dec>,
+    /// Per node, the totes and cartons its picks and packs for this order went into.
+    pub containers: BTreeMap<NodeId, BTreeSet<ContainerId>>,
     /// Shipments, sorted by ship event.
     pub shipments: Vec<Shipment>,
     /// Exceptions about this order, sorted (see [`Exception`]).
@@ -271,6 +273,7 @@ impl Order {
             lines,
             allocations: BTreeMap::new(),
             cartons: BTreeMap::new(),
+            containers: BTreeMap::new(),
             shipments: Vec::new(),
             exceptions: Vec::new(),
             closed_at_ms: None,

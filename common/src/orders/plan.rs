@@ -41,8 +41,9 @@ pub struct PutBackPlan {
     pub node: NodeId,
     /// The order the stock was picked for.
     pub order: OrderRef,
-    /// The tote it was picked into, when known.
-    pub from: Option<ContainerId>,
+    /// The totes and cartons the stock was picked or packed into at that node, sorted (it is
+    /// in one of them unless it shipped).
+    pub containers: Vec<ContainerId>,
     /// What, sorted by SKU.
     pub lines: Vec<PlanLine>,
 }
