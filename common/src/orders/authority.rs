@@ -10,9 +10,10 @@
 //! - A pick for a cancelled or closed order → `pick_of_cancelled_order` and a put-back task;
 //!   a shipment of a cancelled order → `pick_of_cancelled_order` (someone must call the
 //!   customer or recall the carton).
-//! - A short pick → `short_pick`, a count task at the location, and re-allocation of the
-//!   missing quantity to **another** node with available stock (released at once as a pick
-//!   task when the order is already released); what no node has → `backorder`.
+//! - A short pick → `short_pick`, a count task at the location, and re-allocation of what the
+//!   node gave up (as far as the line still needs it) to **another** node with available
+//!   stock (released at once as a pick task when the order is already released); what no
+//!   node has → `backorder`.
 //! - A pack whose measured weight is outside tolerance of the expected weight →
 //!   `weight_mismatch`.
 //! - A count whose counted quantity differs from the book → `count_variance`.
@@ -295,6 +296,10 @@ fn order_rules(
     };
 
     let from = order.status;
+    let allocated_before = match fact {
+        NodeFact::ShortPick { sku, .. } => order.node_line(node, sku).allocated,
+        _ => Dec::ZERO,
+    };
     if let Err(e) = apply_fact(order, node, fact, at, &event.id, ledger) {
         out.errors.push(e);
     }
@@ -353,8 +358,19 @@ fn order_rules(
                 location: location.clone(),
                 sku: (*sku).clone(),
             });
-            if !was_closed {
-                let wanted = [((*sku).clone(), *short)];
+            // Re-allocate what the node gave up, as far as the line still needs it.
+            let given_up = allocated_before
+                .checked_sub(order.node_line(node, sku).allocated)
+                .unwrap_or(Dec::ZERO);
+            let still_needed = order
+                .unallocated()
+                .into_iter()
+                .find(|(s, _)| s == *sku)
+                .map(|(_, q)| q)
+                .unwrap_or(Dec::ZERO);
+            let wanted_qty = given_up.min(still_needed);
+            if !was_closed && positive(wanted_qty) {
+                let wanted = [((*sku).clone(), wanted_qty)];
                 let result = reserve_lines(
                     &order.order_ref,
                     &wanted,
@@ -818,6 +834,83 @@ mod tests {
             prop_assert_eq!(&east_first.2, &mixed.2);
             prop_assert_eq!(&east_first.3, &mixed.3);
             prop_assert_eq!(&east_first.4, &mixed.4);
+        }
+
+        #[test]
+        fn reservations_always_match_what_orders_still_need_at_each_node(
+            orders in prop::collection::vec((1..8u8, 1..5u32, prop::bool::weighted(0.15)), 1..6),
+            events in prop::collection::vec((any::<bool>(), 0..6usize, 0..3usize, 0..4u8, 1..4u32), 0..40),
+        ) {
+            let mut w = World::new();
+            w.hub.stock("EAST", "A-1", "MUG", "8");
+            w.hub.stock("EAST", "A-1", "PEN", "8");
+            w.hub.stock("WEST", "B-1", "CUP", "8");
+            w.hub.stock("WEST", "B-1", "PEN", "8");
+            let skus = ["MUG", "CUP", "PEN"];
+            let mut refs = Vec::new();
+            for (i, (mask, qty, cancelled)) in orders.iter().enumerate() {
+                let r = format!("SO-{i}");
+                let q = qty.to_string();
+                let lines: Vec<(&str, &str)> = skus
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| mask & (1 << bit) != 0)
+                    .map(|(_, s)| (*s, q.as_str()))
+                    .collect();
+                let mut o = order(&r, &lines);
+                allocate(&mut o, &mut w.hub.ledger, &w.nodes, 0).unwrap();
+                let _ = release(&mut o);
+                if *cancelled {
+                    cancel(&mut o, &mut w.hub.ledger, 0).unwrap();
+                }
+                w.orders.insert(oref(&r), o);
+                refs.push(r);
+            }
+            for (east, o, k, kind, q) in events {
+                let (n, loc) = if east { ("EAST", "A-1") } else { ("WEST", "B-1") };
+                let r = &refs[o % refs.len()];
+                let k = skus[k];
+                let q = q.to_string();
+                let body = match kind {
+                    0 | 1 => pick(loc, k, &q, r),
+                    2 => short(loc, k, &q, "0", r),
+                    _ => short(loc, k, &q, "1", r),
+                };
+                w.event(n, body);
+                for (r, o) in &w.orders {
+                    for (node, lines) in &o.allocations {
+                        for (sku, line) in lines {
+                            let held = w.hub.ledger.reserved_for(node, sku, r);
+                            let need = if o.status == OrderStatus::Cancelled {
+                                Dec::ZERO
+                            } else {
+                                line.allocated
+                                    .checked_sub(line.picked)
+                                    .filter(|d| !d.is_negative())
+                                    .unwrap_or(Dec::ZERO)
+                            };
+                            prop_assert_eq!(held, need, "{} {} {}: {:?}", r, node, sku, line);
+                        }
+                    }
+                    for line in &o.lines {
+                        if !o.is_closed() {
+                            prop_assert_eq!(
+                                line.allocated.checked_add(line.backordered).unwrap(),
+                                line.qty.max(line.allocated)
+                            );
+                        }
+                    }
+                }
+                for n in ["EAST", "WEST"] {
+                    for k in skus {
+                        prop_assert!(
+                            w.hub.ledger.reserved(&node(n), &sku(k))
+                                <= w.hub.ledger.pickable_on_hand(&node(n), &sku(k))
+                                || w.hub.ledger.available(&node(n), &sku(k)).is_negative()
+                        );
+                    }
+                }
+            }
         }
     }
 }

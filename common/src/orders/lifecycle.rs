@@ -427,9 +427,10 @@ pub(crate) fn rederive_status(order: &mut Order) {
 
 /// Records a node's fact about `order` and moves the status on.
 ///
-/// A short pick reduces the node's allocation and releases that much of the reservation in
-/// `ledger` (the re-allocation of the remainder is an authority rule, see
-/// [`super::authority`]). The quantities are recorded even when an error is returned.
+/// A pick beyond the node's allocation raises the allocation to what was picked (the node
+/// took it). A short pick reduces the node's allocation by the missing quantity, never below
+/// what it picked, and releases that much of the reservation in `ledger` (re-allocating the
+/// remainder is an authority rule, see [`super::authority`]). The quantities are recorded even when an error is returned.
 pub fn apply_fact(
     order: &mut Order,
     node: &NodeId,
@@ -443,6 +444,14 @@ pub fn apply_fact(
         NodeFact::Pick { sku, qty, tote } => {
             let line = order.node_line_mut(node, sku);
             line.picked = add(line.picked, *qty);
+            // A node that picked more than it was given has taken it: what it picked is
+            // assigned to it (and needs no pick task).
+            if line.allocated < line.picked {
+                line.allocated = line.picked;
+            }
+            if line.released < line.picked {
+                line.released = line.picked;
+            }
             order
                 .containers
                 .entry(node.clone())
@@ -454,16 +463,13 @@ pub fn apply_fact(
             if positive(*short) {
                 let line = order.node_line_mut(node, sku);
                 line.short = add(line.short, *short);
-                let allocated = sub_floor(line.allocated, *short, line.picked);
-                line.allocated = if allocated < Dec::ZERO {
-                    Dec::ZERO
-                } else {
-                    allocated
-                };
+                let before = line.allocated;
+                line.allocated = sub_floor(line.allocated, *short, line.picked);
                 if line.released > line.allocated {
                     line.released = line.allocated;
                 }
-                ledger.release_part(node, sku, &order.order_ref, *short);
+                let reduction = before.checked_sub(line.allocated).unwrap_or(Dec::ZERO);
+                ledger.release_part(node, sku, &order.order_ref, reduction);
             }
             "short-pick"
         }
