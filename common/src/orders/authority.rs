@@ -115,6 +115,9 @@ fn positive(d: Dec) -> bool {
 
 /// Applies the authority rules to `event`, which the hub has just applied to `ledger` with
 /// the outcome `applied`. Orders named by the event are updated in `orders`.
+///
+/// Call it exactly once per event, and only when [`Ledger::apply`] returned `Ok` (a duplicate
+/// or a gap changed nothing, so there is nothing to assess).
 pub fn assess(
     event: &Event,
     applied: &Applied,
@@ -424,6 +427,38 @@ fn order_rules(
     raised
 }
 
+/// The time-driven rule: an open order not shipped complete by its `ship_by` gets one open
+/// `late_against_cutoff` exception (added to the order and returned; `None` when it is on
+/// time, closed, or already flagged). The hub runs it periodically with its clock.
+pub fn check_late(order: &mut Order, now_ms: i64) -> Option<Exception> {
+    let done =
+        order.is_closed() || matches!(order.status, OrderStatus::Cancelled | OrderStatus::Shipped);
+    if done || now_ms <= order.ship_by_ms {
+        return None;
+    }
+    let flagged = order
+        .exceptions
+        .iter()
+        .any(|e| e.code == ExceptionCode::LateAgainstCutoff && e.is_open());
+    if flagged {
+        return None;
+    }
+    let late_ms = now_ms.saturating_sub(order.ship_by_ms);
+    let ex = Exception::new(
+        ExceptionCode::LateAgainstCutoff,
+        format!(
+            "order {} is {} and was due to ship {} min ago",
+            order.order_ref,
+            super::lifecycle::status_name(order.status),
+            late_ms / 60_000
+        ),
+        now_ms,
+    )
+    .for_order(&order.order_ref);
+    order.add_exception(ex.clone());
+    Some(ex)
+}
+
 fn order_is_released(status: OrderStatus) -> bool {
     matches!(
         status,
@@ -617,6 +652,21 @@ mod tests {
             pack("CTN-1", "MUG", "3", "SO-1", Some(("1.25", "1.20"))),
         );
         assert!(a.exceptions.is_empty());
+    }
+
+    #[test]
+    fn an_open_order_past_its_ship_by_is_flagged_late_once() {
+        let mut o = order("SO-1", &[("MUG", "1")]);
+        let due = o.ship_by_ms;
+        assert_eq!(check_late(&mut o, due), None);
+        let ex = check_late(&mut o, due + 30 * 60_000).unwrap();
+        assert_eq!(ex.code, ExceptionCode::LateAgainstCutoff);
+        assert_eq!(
+            ex.message,
+            "order SO-1 is received and was due to ship 30 min ago"
+        );
+        assert_eq!(check_late(&mut o, due + 60 * 60_000), None);
+        assert_eq!(o.exceptions.len(), 1);
     }
 
     #[test]

@@ -525,7 +525,11 @@ pub fn apply_fact(
         OrderStatus::Received | OrderStatus::Allocated | OrderStatus::Backordered => {
             Err(illegal(order, action))
         }
-        OrderStatus::Shipped => Err(illegal(order, action)),
+        OrderStatus::Shipped => {
+            // Facts after completion (an extra carton) still count towards when it closed.
+            order.closed_at_ms = order.shipments.iter().map(|s| s.shipped_at_ms).max();
+            Err(illegal(order, action))
+        }
         OrderStatus::Released
         | OrderStatus::Picking
         | OrderStatus::Picked

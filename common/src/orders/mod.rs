@@ -19,7 +19,7 @@ pub use approval::{
     adjustment_value, approve, reject, review, Actor, Adjustment, AdjustmentStatus, ApprovalError,
     ApprovalPolicy, AuditEntry, AuditValue, Review, Role,
 };
-pub use authority::{assess, Assessment, AuthorityContext, WeightTolerance};
+pub use authority::{assess, check_late, Assessment, AuthorityContext, WeightTolerance};
 pub use exception::Exception;
 pub use kpi::{compute_kpis, rate, CycleTime, ExceptionAging, Kpis};
 pub use lifecycle::{
