@@ -4,6 +4,19 @@
 //!
 //! Everything here is pure: times are Unix milliseconds passed in by the caller, and every
 //! output is sorted so the same inputs always give the same result.
+//!
+//! How the hub uses it:
+//! - `POST /orders`: [`Order::accept`] (validation; errors name the field), then [`allocate`]
+//!   against the hub's [`crate::ledger::Ledger`] and node master data, then [`release`] for
+//!   the [`PickTaskPlan`]s to send to nodes. [`Order::allocation_view`] is the `allocations`
+//!   of the answer. Backordered orders are allocated again when stock arrives.
+//! - Each node event: `Ledger::apply`, then, when it returned `Ok(applied)`, [`assess`] with the
+//!   orders; store the exceptions and turn the plans into tasks. Adjust events and count
+//!   results with a variance also go through [`review`] (approval).
+//! - `POST /orders/{ref}/cancel`: [`cancel`] (releases reservations, put-back plans).
+//! - Periodically: [`check_late`] per open order.
+//! - `POST /adjustments/{id}/approve`: [`approve`] with the caller's [`Actor`].
+//! - `GET /kpis`: [`compute_kpis`] over the orders and the node events.
 
 pub mod allocation;
 pub mod approval;
