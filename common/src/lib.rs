@@ -8,6 +8,7 @@ pub mod domain;
 pub mod gs1;
 pub mod label;
 pub mod ledger;
+pub mod orders;
 pub mod scale;
 pub mod scan_payload;
 pub mod scanner_framing;
