@@ -20,7 +20,11 @@ fn scan(data: &ScanData) -> Value {
         "aim_id": data.aim_id.map(|a| a.to_string()),
     });
     let content = match &data.content {
-        ScanContent::Gtin { gtin, add_on, composite } => json!({
+        ScanContent::Gtin {
+            gtin,
+            add_on,
+            composite,
+        } => json!({
             "kind": "gtin",
             "gtin": gtin.gtin14,
             "add_on": add_on,
@@ -47,10 +51,18 @@ pub fn decode_scan(data: &[u8]) -> Result<Value, String> {
     let payload = classify_payload(data).map_err(|e| e.to_string())?;
     Ok(match payload {
         StationPayload::Operator(op) => json!({"payload": "operator", "operator": op}),
-        StationPayload::Location(LocationRef::Code(code)) => json!({"payload": "location", "location": code}),
-        StationPayload::Location(other) => json!({"payload": "location", "location": format!("{other:?}")}),
-        StationPayload::Container(ContainerRef::Code(code)) => json!({"payload": "container", "container": code}),
-        StationPayload::Container(ContainerRef::Sscc(sscc)) => json!({"payload": "container", "sscc": sscc}),
+        StationPayload::Location(LocationRef::Code(code)) => {
+            json!({"payload": "location", "location": code})
+        }
+        StationPayload::Location(other) => {
+            json!({"payload": "location", "location": format!("{other:?}")})
+        }
+        StationPayload::Container(ContainerRef::Code(code)) => {
+            json!({"payload": "container", "container": code})
+        }
+        StationPayload::Container(ContainerRef::Sscc(sscc)) => {
+            json!({"payload": "container", "sscc": sscc})
+        }
         StationPayload::Order(order) => json!({"payload": "order", "order": order}),
         StationPayload::Quantity(q) => json!({"payload": "quantity", "qty": q.to_string()}),
         StationPayload::Command(c) => json!({"payload": "command", "command": c.word()}),
@@ -78,8 +90,11 @@ fn reading(r: &WeightReading) -> Value {
 
 /// Decodes raw scale bytes with `protocol`; one JSON value per frame (errors included).
 pub fn decode_weight(protocol: &str, bytes: &[u8]) -> Result<Vec<Value>, String> {
-    let protocol: ScaleProtocol = serde_json::from_value(json!(protocol))
-        .map_err(|_| format!("unknown protocol {protocol:?}: use mt-sics, toledo, nci, cas-ecr, cas-22 or generic"))?;
+    let protocol: ScaleProtocol = serde_json::from_value(json!(protocol)).map_err(|_| {
+        format!(
+            "unknown protocol {protocol:?}: use mt-sics, toledo, nci, cas-ecr, cas-22 or generic"
+        )
+    })?;
     let mut decoder = ScaleDecoder::new(protocol, DecoderOptions::default());
     decoder.push(bytes);
     let mut out = Vec::new();

@@ -19,7 +19,11 @@ pub type AppState = Arc<AgentNode>;
 
 /// An error as the contract shapes it.
 pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": {"code": code, "message": message.into()}}))).into_response()
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message.into()}})),
+    )
+        .into_response()
 }
 
 /// The routes this module serves.

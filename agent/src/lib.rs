@@ -5,9 +5,9 @@
 //! durably with its outbox entry, the MQTT link, devices and the local HTTP API.
 
 pub mod config;
+pub mod diagnostics;
+pub mod http;
 pub mod link;
 pub mod node;
 pub mod store;
 pub mod writer;
-pub mod diagnostics;
-pub mod http;

@@ -40,7 +40,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run) {
         Command::DecodeScan { data } => {
-            let bytes = data.replace("\\x1d", "\u{1d}").replace("<GS>", "\u{1d}").into_bytes();
+            let bytes = data
+                .replace("\\x1d", "\u{1d}")
+                .replace("<GS>", "\u{1d}")
+                .into_bytes();
             match stockpost_agent::diagnostics::decode_scan(&bytes) {
                 Ok(v) => {
                     println!("{v}");
@@ -55,7 +58,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::DecodeWeight { protocol } => {
             let mut bytes = Vec::new();
-            std::io::stdin().read_to_end(&mut bytes).context("reading stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("reading stdin")?;
             let frames = match stockpost_agent::diagnostics::decode_weight(&protocol, &bytes) {
                 Ok(frames) => frames,
                 Err(e) => {

@@ -486,6 +486,16 @@ fn apply_downlink(
                 let node = state.node.clone();
                 state.ledger.set_location(&node, &code, info);
             }
+            DownlinkItem::Task(spec) => {
+                batch.put(
+                    "tasks",
+                    spec.id.as_str().as_bytes().to_vec(),
+                    encode("tasks", &spec).map_err(storage)?,
+                );
+            }
+            DownlinkItem::TaskCancel { task } => {
+                batch.delete("tasks", task.as_str().as_bytes().to_vec());
+            }
             DownlinkItem::Cancel { .. } | DownlinkItem::AdjustmentApproved { .. } => {
                 // Recorded as applied; the station runtime reacts to these once tasks exist.
             }
