@@ -424,6 +424,19 @@ impl Station {
             }
             _ => {}
         }
+        let withdrawn = self.work.as_ref().is_some_and(|w| {
+            matches!(
+                ctx.view.task_status(&w.record.spec.id),
+                Some(TaskStatus::Cancelled | TaskStatus::Done)
+            )
+        });
+        if withdrawn {
+            // The task was cancelled (or closed) elsewhere while this station worked on it:
+            // drop it, unconfirmed scans included, and move on. The scan itself is not used.
+            self.work = None;
+            self.assign_next(ctx, updates, None)?;
+            return Ok(None);
+        }
         if self.work.is_none() {
             return self.idle(ctx, input, payload.as_ref(), updates);
         }
