@@ -323,3 +323,20 @@ fn a_task_cancelled_by_the_hub_while_being_worked_is_dropped_without_events() {
     );
     assert_eq!(at(&dr.view, "PEN", "A-01-02"), d("5"));
 }
+
+#[test]
+fn an_unreadable_scan_is_rejected_with_the_reason_and_changes_nothing() {
+    let mut dr = Driver::new(world(), "hh-1", &[TaskKind::Pick]);
+    dr.ok("U:op-1");
+    let before = dr.station.flow_state();
+    let out = dr.station.handle_scan(&dr.view, b"C:FLY", T0);
+    let e = out.error().unwrap();
+    assert_eq!(e.code, ErrorCode::UnreadableScan);
+    assert!(e.message.contains("unknown command"), "{}", e.message);
+    assert_eq!(dr.station.flow_state(), before);
+    assert!(dr
+        .station
+        .handle_scan(&dr.view, b"Q:-1", T0)
+        .error()
+        .is_some());
+}
