@@ -330,7 +330,7 @@ fn weigh(
                     ErrorCode::WeightMismatch,
                     format!(
                         "Weight mismatch: {kg} kg is outside {} kg ± {} kg. Check the carton against order {order} and weigh again",
-                        e.normalize(),
+                        e,
                         allowed.normalize()
                     ),
                 );
