@@ -80,6 +80,9 @@ pub enum ErrorCode {
     StationConfig,
     /// A scanned identifier that is not valid for its kind.
     InvalidId,
+    /// The scan could not be understood at all (bad `Q:` value, unknown `C:` command, broken
+    /// GS1 data).
+    UnreadableScan,
 }
 
 impl ErrorCode {
@@ -123,6 +126,7 @@ impl ErrorCode {
             ErrorCode::TaskInvalid => "task_invalid",
             ErrorCode::StationConfig => "station_config",
             ErrorCode::InvalidId => "invalid_id",
+            ErrorCode::UnreadableScan => "unreadable_scan",
         }
     }
 }

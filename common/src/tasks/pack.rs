@@ -9,7 +9,7 @@
 //! item has no unit weight the carton is not check-weighed (the measured weight is recorded).
 
 use super::error::{err, ErrorCode, StepError};
-use super::product::{add, qty, resolve_container, resolve_product, sscc_of, Tally};
+use super::product::{add, check_book, qty, resolve_container, resolve_product, sscc_of, Tally};
 use super::spec::{derived_task_id, TaskKind, TaskLine, TaskRecord, TaskSpec};
 use super::station::{
     display_gtin, other_task_named, unexpected, Ctx, Expect, ExpectScan, FlowInput, PrintLabel,
@@ -300,6 +300,7 @@ fn weigh(
         .carton
         .clone()
         .ok_or_else(|| unexpected("scan the carton"))?;
+    check_book(ctx.view, &Place::Container(tote.clone()), &s.tally.entries)?;
 
     // Expected weight and tolerance.
     let mut expected: Option<Decimal> = Some(ctx.config.carton_tare_kg.get());
@@ -329,7 +330,7 @@ fn weigh(
                     ErrorCode::WeightMismatch,
                     format!(
                         "Weight mismatch: {kg} kg is outside {} kg ± {} kg. Check the carton against order {order} and weigh again",
-                        e.normalize(),
+                        e,
                         allowed.normalize()
                     ),
                 );

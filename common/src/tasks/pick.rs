@@ -8,7 +8,9 @@
 //! there and short) is rejected, so picking never drives the book negative.
 
 use super::error::{err, ErrorCode, StepError};
-use super::product::{add, qty, resolve_container, resolve_location, resolve_product, sub, Tally};
+use super::product::{
+    add, check_book, qty, resolve_container, resolve_location, resolve_product, sub, Tally,
+};
 use super::spec::TaskRecord;
 use super::station::{
     display_gtin, unexpected, unexpected_weight, Ctx, Expect, ExpectScan, FlowInput,
@@ -288,6 +290,7 @@ fn close_line(
             .ok_or_else(|| unexpected("scan the location first"))?;
     let remaining = record.remaining(i);
     let total = s.tally.total()?;
+    check_book(ctx.view, &Place::Location(at.clone()), &s.tally.entries)?;
     for (stock, q) in &s.tally.entries {
         if q.is_zero() {
             continue;

@@ -290,3 +290,29 @@ impl Tally {
         Ok((next, stock))
     }
 }
+
+/// Re-checks, at confirm time, that the book still holds every tallied quantity at `place`
+/// (another station may have taken stock since the scans).
+pub(crate) fn check_book(
+    view: &dyn LocalView,
+    place: &crate::domain::Place,
+    entries: &[(StockRef, Dec)],
+) -> Result<(), StepError> {
+    for (stock, q) in entries {
+        let book = view.balance(place, stock, crate::domain::StockStatus::Available);
+        if *q > book {
+            let at = match place {
+                crate::domain::Place::Location(c) => c.to_string(),
+                crate::domain::Place::Container(c) => c.to_string(),
+            };
+            return err(
+                ErrorCode::InsufficientStock,
+                format!(
+                    "The book now shows only {book} of {} at {at} (stock was taken meanwhile): scan C:CANCEL and count again, or C:SHORT",
+                    stock.sku
+                ),
+            );
+        }
+    }
+    Ok(())
+}

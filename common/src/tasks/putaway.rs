@@ -8,7 +8,7 @@
 //! of the scanned pack level instead (the rest stays on the line).
 
 use super::error::{err, ErrorCode, StepError};
-use super::product::{qty, resolve_location, resolve_product};
+use super::product::{check_book, qty, resolve_location, resolve_product};
 use super::spec::TaskRecord;
 use super::station::{
     display_gtin, unexpected, unexpected_weight, Ctx, Expect, ExpectScan, FlowInput,
@@ -286,6 +286,11 @@ fn put(
     reason: Option<ReasonCode>,
 ) -> Result<(), StepError> {
     let stock = s.stock.clone().ok_or_else(|| unexpected("scan the item"))?;
+    check_book(
+        ctx.view,
+        &Place::Location(from.clone()),
+        &[(stock.clone(), s.qty)],
+    )?;
     ctx.out.events.push(EventBody::Move {
         from: Place::Location(from),
         to: Place::Location(to),

@@ -5,7 +5,7 @@
 //! [`replenishment_needed`] creates replenish tasks from local min/max rules.
 
 use super::error::{err, ErrorCode, StepError};
-use super::product::{qty, resolve_location, resolve_product, sub, Tally};
+use super::product::{check_book, qty, resolve_location, resolve_product, sub, Tally};
 use super::spec::{derived_task_id, fnv1a, TaskKind, TaskLine, TaskRecord, TaskSpec};
 use super::station::{
     display_gtin, unexpected, unexpected_weight, Ctx, Expect, ExpectScan, FlowInput,
@@ -161,6 +161,7 @@ pub(crate) fn step(
                 );
             }
             let total = s.tally.total()?;
+            check_book(ctx.view, &Place::Location(from.clone()), &s.tally.entries)?;
             for (stock, q) in &s.tally.entries {
                 if q.is_zero() {
                     continue;

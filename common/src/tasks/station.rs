@@ -325,6 +325,23 @@ impl Station {
         s
     }
 
+    /// Classifies the raw bytes of one scan (what the scanner sent, after the runtime's
+    /// duplicate-fire filter) and handles it. A scan that cannot be understood is rejected with
+    /// `unreadable_scan` and changes nothing.
+    pub fn handle_scan(&mut self, view: &dyn LocalView, data: &[u8], now_ms: i64) -> Outcome {
+        match crate::scan_payload::classify_payload(data) {
+            Ok(payload) => self.handle(view, Input::Scan(payload), now_ms),
+            Err(e) => {
+                let e = StepError::new(
+                    ErrorCode::UnreadableScan,
+                    format!("Could not read that barcode: {e}"),
+                );
+                self.last_error = Some(e.clone());
+                Outcome::Rejected(e)
+            }
+        }
+    }
+
     /// Handles one input at `now_ms`. On rejection nothing changes except `last_error`.
     pub fn handle(&mut self, view: &dyn LocalView, input: Input, now_ms: i64) -> Outcome {
         let mut next = self.clone();
@@ -423,6 +440,19 @@ impl Station {
                 return Ok(None);
             }
             _ => {}
+        }
+        let withdrawn = self.work.as_ref().is_some_and(|w| {
+            matches!(
+                ctx.view.task_status(&w.record.spec.id),
+                Some(TaskStatus::Cancelled | TaskStatus::Done)
+            )
+        });
+        if withdrawn {
+            // The task was cancelled (or closed) elsewhere while this station worked on it:
+            // drop it, unconfirmed scans included, and move on. The scan itself is not used.
+            self.work = None;
+            self.assign_next(ctx, updates, None)?;
+            return Ok(None);
         }
         if self.work.is_none() {
             return self.idle(ctx, input, payload.as_ref(), updates);

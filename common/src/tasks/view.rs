@@ -1,7 +1,7 @@
 //! The read-only view of the node the station machines validate against, and an in-memory
 //! implementation backed by the [`Ledger`] (for tests and for the agent).
 
-use super::spec::{TaskRecord, TaskSpec};
+use super::spec::{TaskRecord, TaskSpec, TaskStatus};
 use crate::domain::{
     ContainerId, Dec, Event, EventBody, EventId, Gtin, Item, ItemGtin, LocationCode, LocationInfo,
     NodeId, OperatorId, Place, Sku, StationId, StockRef, StockStatus, TaskId,
@@ -33,6 +33,13 @@ pub trait LocalView {
     fn stock_of(&self, sku: &Sku) -> Vec<(LocationCode, StockRef, StockStatus, Dec)>;
     /// Open and in-progress tasks.
     fn open_tasks(&self) -> Vec<TaskRecord>;
+    /// The status of a task, when known (used to notice a task cancelled while being worked).
+    fn task_status(&self, id: &TaskId) -> Option<TaskStatus> {
+        self.open_tasks()
+            .into_iter()
+            .find(|r| &r.spec.id == id)
+            .map(|r| r.progress.status)
+    }
 }
 
 /// An in-memory [`LocalView`]: master data in maps, stock in a [`Ledger`], tasks in a map.
@@ -241,6 +248,10 @@ impl LocalView for InMemoryView {
                 Place::Container(_) => None,
             })
             .collect()
+    }
+
+    fn task_status(&self, id: &TaskId) -> Option<TaskStatus> {
+        self.tasks.get(id).map(|r| r.progress.status)
     }
 
     fn open_tasks(&self) -> Vec<TaskRecord> {

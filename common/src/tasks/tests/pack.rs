@@ -99,6 +99,14 @@ fn a_weight_outside_tolerance_is_a_weight_mismatch_and_changes_nothing() {
     dr.ok("T:CARTON-1");
     let out = weigh(&mut dr, "1.400", true);
     assert_eq!(out.error().map(|e| e.code), Some(ErrorCode::WeightMismatch));
+    assert!(
+        out.error()
+            .unwrap()
+            .message
+            .contains("kg is outside 1.270 kg ± 0.0635 kg"),
+        "{:?}",
+        out.error()
+    );
     let out = weigh(&mut dr, "1.270", false);
     assert_eq!(out.error().map(|e| e.code), Some(ErrorCode::WeightUnstable));
     assert_eq!(dr.expect_scan(), ExpectScan::Weight);

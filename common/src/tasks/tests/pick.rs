@@ -166,3 +166,52 @@ fn a_pick_into_a_task_tote_starts_at_the_first_location() {
     dr.ok("U:op-17");
     assert_eq!(dr.expect_scan(), ExpectScan::Location);
 }
+
+#[test]
+fn a_confirm_after_another_station_took_the_stock_is_rejected_so_the_book_stays_positive() {
+    use crate::domain::StationId;
+    use crate::scan_payload::classify_payload;
+    use crate::tasks::{Input, Station, StationConfig};
+    let mut v = world();
+    stock(&mut v, "PEN", "A-01-02", "2");
+    for (id, o) in [("PICK-A", "SO-A"), ("PICK-B", "SO-B")] {
+        let mut t = task(id, TaskKind::Pick, vec![line("PEN", "2", Some("A-01-02"))]);
+        t.order = Some(order(o));
+        t.container = Some(tote(&format!("TOTE-{o}")));
+        v.put_spec(t);
+    }
+    let mut a = Station::new(StationConfig::new(
+        StationId::new("hh-a").unwrap(),
+        vec![TaskKind::Pick],
+    ));
+    let mut b = Station::new(StationConfig::new(
+        StationId::new("hh-b").unwrap(),
+        vec![TaskKind::Pick],
+    ));
+    let mut now = T0;
+    let mut run = |s: &mut Station, v: &mut crate::tasks::InMemoryView, text: &str| {
+        now += 1;
+        let input = Input::Scan(classify_payload(text.as_bytes()).unwrap());
+        let out = s.handle(v, input, now);
+        if let Some(acc) = out.accepted() {
+            v.apply_accepted(acc, now).unwrap();
+        }
+        out
+    };
+    let pen = pen_each();
+    for text in ["U:a", "L:A-01-02", pen.as_str(), pen.as_str()] {
+        assert!(run(&mut a, &mut v, text).accepted().is_some(), "{text}");
+    }
+    for text in ["U:b", "L:A-01-02", pen.as_str(), pen.as_str(), "C:CONFIRM"] {
+        assert!(run(&mut b, &mut v, text).accepted().is_some(), "{text}");
+    }
+    let out = run(&mut a, &mut v, "C:CONFIRM");
+    assert_eq!(
+        out.error().map(|e| e.code),
+        Some(ErrorCode::InsufficientStock)
+    );
+    assert!(run(&mut a, &mut v, "C:CANCEL").accepted().is_some());
+    assert!(run(&mut a, &mut v, "C:SHORT").accepted().is_some());
+    assert_eq!(at(&v, "PEN", "A-01-02"), d("0"));
+    assert_eq!(v.ledger().negative_balances().count(), 0);
+}

@@ -298,3 +298,45 @@ fn with_no_task_a_carton_label_takes_its_ship_task_and_other_scans_say_there_is_
     assert_eq!(ev.len(), 1);
     assert_eq!(dr.expect_scan(), ExpectScan::Task);
 }
+
+#[test]
+fn a_task_cancelled_by_the_hub_while_being_worked_is_dropped_without_events() {
+    let mut v = world();
+    stock(&mut v, "PEN", "A-01-02", "5");
+    for id in ["PICK-A", "PICK-B"] {
+        let mut t = task(id, TaskKind::Pick, vec![line("PEN", "1", Some("A-01-02"))]);
+        t.order = Some(order("SO-1"));
+        t.container = Some(tote("TOTE-1"));
+        v.put_spec(t);
+    }
+    let mut dr = Driver::new(v, "hh-1", &[TaskKind::Pick]);
+    dr.ok("U:op-1");
+    dr.ok("L:A-01-02");
+    dr.ok(&pen_each());
+    let mut r = dr.view.task(&tid("PICK-A")).unwrap().clone();
+    r.progress.status = TaskStatus::Cancelled;
+    dr.view.put_task(r);
+    assert!(dr.ok("C:CONFIRM").is_empty());
+    assert_eq!(
+        dr.station.work().map(|w| w.record.spec.id.to_string()),
+        Some("PICK-B".into())
+    );
+    assert_eq!(at(&dr.view, "PEN", "A-01-02"), d("5"));
+}
+
+#[test]
+fn an_unreadable_scan_is_rejected_with_the_reason_and_changes_nothing() {
+    let mut dr = Driver::new(world(), "hh-1", &[TaskKind::Pick]);
+    dr.ok("U:op-1");
+    let before = dr.station.flow_state();
+    let out = dr.station.handle_scan(&dr.view, b"C:FLY", T0);
+    let e = out.error().unwrap();
+    assert_eq!(e.code, ErrorCode::UnreadableScan);
+    assert!(e.message.contains("unknown command"), "{}", e.message);
+    assert_eq!(dr.station.flow_state(), before);
+    assert!(dr
+        .station
+        .handle_scan(&dr.view, b"Q:-1", T0)
+        .error()
+        .is_some());
+}
