@@ -49,7 +49,10 @@ fn start_hub(dir: &Path, mqtt: &str) -> (Child, mpsc::Receiver<String>) {
         .spawn()
         .unwrap();
     let (child, rx) = spawn_lines(child);
-    assert_eq!(rx.recv_timeout(Duration::from_secs(30)).as_deref(), Ok("READY"));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(30)).as_deref(),
+        Ok("READY")
+    );
     (child, rx)
 }
 
@@ -65,7 +68,10 @@ fn fault_kill_9_of_agent_and_hub_and_broker_restarts_lose_and_double_no_acknowle
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| rand::rng().random());
     eprintln!("seed {seed} (replay with STOCKPOST_FAULT_SEED={seed})");
-    let cycles: u32 = std::env::var("STOCKPOST_FAULT_CYCLES").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
+    let cycles: u32 = std::env::var("STOCKPOST_FAULT_CYCLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().unwrap();
     let mut broker = Mosquitto::start(&dir.path().join("broker")).unwrap();
@@ -79,7 +85,11 @@ fn fault_kill_9_of_agent_and_hub_and_broker_restarts_lose_and_double_no_acknowle
     let mut hub_lines = _hub_lines;
     for cycle in 0..cycles {
         let (mut node, lines) = start_node(&node_dir, &mqtt, until);
-        assert_eq!(lines.recv_timeout(Duration::from_secs(30)).as_deref(), Ok("READY"), "cycle {cycle}");
+        assert_eq!(
+            lines.recv_timeout(Duration::from_secs(30)).as_deref(),
+            Ok("READY"),
+            "cycle {cycle}"
+        );
         // Let it acknowledge a random number of steps, then kill it mid-stream.
         let want = rng.random_range(20..400);
         let mut got = 0;
@@ -141,12 +151,23 @@ fn fault_kill_9_of_agent_and_hub_and_broker_restarts_lose_and_double_no_acknowle
             let EventBody::Receive { qty, .. } = &stored.event.body else {
                 panic!("event {seq} is not the receipt that was recorded");
             };
-            assert_eq!(qty.to_string(), (seq % 97 + 1).to_string(), "event {seq} arrived altered");
+            assert_eq!(
+                qty.to_string(),
+                (seq % 97 + 1).to_string(),
+                "event {seq} arrived altered"
+            );
             seqs.push(seq);
         }
         after = page.last().unwrap().event.id.seq;
     }
-    assert_eq!(seqs, (1..=until).collect::<Vec<u64>>(), "the hub holds every step once, in order");
-    assert!(oracle.iter().all(|s| *s <= until), "acknowledged steps are all in the hub");
+    assert_eq!(
+        seqs,
+        (1..=until).collect::<Vec<u64>>(),
+        "the hub holds every step once, in order"
+    );
+    assert!(
+        oracle.iter().all(|s| *s <= until),
+        "acknowledged steps are all in the hub"
+    );
     assert!(oracle.len() as u64 >= u64::from(cycles) * 20);
 }

@@ -11,7 +11,10 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: stockpost-sim-hub <data-dir> <mqtt host:port>");
     };
     let config = stockpost_tests::fleet::hub_config(std::path::Path::new(dir), mqtt)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let hub = HubNode::start(config).await?;
         writeln!(std::io::stdout(), "READY")?;

@@ -23,7 +23,10 @@ fn main() -> anyhow::Result<()> {
     };
     let until: u64 = until.parse()?;
     let config = stockpost_tests::fleet::agent_config(node, std::path::Path::new(dir), mqtt)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let agent = AgentNode::start(config).await?;
         let location = LocationCode::new("RCV-1")?;
@@ -37,27 +40,32 @@ fn main() -> anyhow::Result<()> {
             }
             let location = location.clone();
             let sku = sku.clone();
-            let step = Box::new(move |state: &mut stockpost_agent::writer::AgentState, plan: &mut stockpost_agent::writer::StepPlan| {
-                let seq = state.head + 1;
-                let qty = Qty::from_str(&qty_for(seq).to_string()).map_err(|e| stockpost_agent::writer::StepRejected {
-                    code: "bad_qty".into(),
-                    message: e.to_string(),
-                    response: serde_json::Value::Null,
-                })?;
-                plan.events.push(PlannedEvent {
-                    body: EventBody::Receive {
-                        location,
-                        stock: StockRef::plain(sku),
-                        qty,
-                        status: StockStatus::Available,
-                        inbound: None,
-                    },
-                    operator: None,
-                    station: None,
-                    task: None,
-                });
-                Ok(serde_json::Value::Null)
-            });
+            let step = Box::new(
+                move |state: &mut stockpost_agent::writer::AgentState,
+                      plan: &mut stockpost_agent::writer::StepPlan| {
+                    let seq = state.head + 1;
+                    let qty = Qty::from_str(&qty_for(seq).to_string()).map_err(|e| {
+                        stockpost_agent::writer::StepRejected {
+                            code: "bad_qty".into(),
+                            message: e.to_string(),
+                            response: serde_json::Value::Null,
+                        }
+                    })?;
+                    plan.events.push(PlannedEvent {
+                        body: EventBody::Receive {
+                            location,
+                            stock: StockRef::plain(sku),
+                            qty,
+                            status: StockStatus::Available,
+                            inbound: None,
+                        },
+                        operator: None,
+                        station: None,
+                        task: None,
+                    });
+                    Ok(serde_json::Value::Null)
+                },
+            );
             match agent.writer.step(0, step).await? {
                 StepOutcome::Committed(done) => {
                     for id in done.events {
