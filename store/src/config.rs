@@ -162,6 +162,9 @@ pub struct StoreConfig {
     pub group_commit: GroupCommitConfig,
     /// Size bounds.
     pub limits: Limits,
+    /// Write the checkpoint file (a commit count known to be durable, used to detect a store that
+    /// silently lost commits) every this many commits, and on clean close. 0: only on close.
+    pub checkpoint_every_commits: u64,
 }
 
 impl Default for StoreConfig {
@@ -173,6 +176,7 @@ impl Default for StoreConfig {
             redb: RedbOptions::default(),
             group_commit: GroupCommitConfig::default(),
             limits: Limits::default(),
+            checkpoint_every_commits: 1000,
         }
     }
 }

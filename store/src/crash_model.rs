@@ -34,6 +34,8 @@ pub fn config(backend: Backend, path: &Path) -> StoreConfig {
     cfg.sled.cache_bytes = 16 * 1024 * 1024;
     cfg.redb.cache_bytes = 16 * 1024 * 1024;
     cfg.group_commit.enabled = false;
+    // Checkpoint often so kills also land around checkpoint writes.
+    cfg.checkpoint_every_commits = 7;
     cfg.limits = Limits {
         max_batch_ops: 64,
         max_key_bytes: 64,
