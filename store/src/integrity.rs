@@ -173,3 +173,52 @@ impl CommitLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_new_directory_is_fresh_and_a_counter_at_or_above_the_checkpoint_is_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(check(dir.path(), None, None).unwrap(), Found::Fresh);
+        write_checkpoint(dir.path(), 5).unwrap();
+        let five = 5u64.to_be_bytes();
+        let six = 6u64.to_be_bytes();
+        assert_eq!(
+            check(dir.path(), Some(FORMAT_VALUE), Some(&five)).unwrap(),
+            Found::Existing(5)
+        );
+        assert_eq!(
+            check(dir.path(), Some(FORMAT_VALUE), Some(&six)).unwrap(),
+            Found::Existing(6)
+        );
+    }
+
+    #[test]
+    fn a_counter_behind_the_checkpoint_means_lost_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        write_checkpoint(dir.path(), 10).unwrap();
+        let err = check(dir.path(), Some(FORMAT_VALUE), Some(&7u64.to_be_bytes())).unwrap_err();
+        assert!(err.is_corruption());
+        assert!(
+            err.to_string().contains("3 acknowledged commits were lost"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_marker_next_to_a_checkpoint_means_the_database_was_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        write_checkpoint(dir.path(), 0).unwrap();
+        assert!(check(dir.path(), None, None).unwrap_err().is_corruption());
+    }
+
+    #[test]
+    fn a_damaged_checkpoint_file_is_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CHECKPOINT_FILE), "garbage").unwrap();
+        assert!(read_checkpoint(dir.path()).unwrap_err().is_corruption());
+    }
+}
