@@ -97,9 +97,14 @@ fn run_crash_harness(backend: Backend, lanes: usize, default_cycles: u64) {
     let cycles = env_u64("STOCKPOST_CRASH_CYCLES").unwrap_or(default_cycles);
     println!("crash harness: backend={backend} lanes={lanes} cycles={cycles} seed={seed} (rerun with STOCKPOST_CRASH_SEED={seed})");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("store");
-    let stderr_path = tmp.path().join("child.stderr");
+    // Kept on failure, as evidence (the path is in the failure message); removed on success.
+    let tmp = tempfile::Builder::new()
+        .prefix("stockpost-crash-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    let dir = tmp.join("store");
+    let stderr_path = tmp.join("child.stderr");
     let cfg = config(backend, &dir);
     let mut tally = Tally::default();
     let mut acked_max = vec![0u64; lanes];
@@ -108,7 +113,11 @@ fn run_crash_harness(backend: Backend, lanes: usize, default_cycles: u64) {
     let mut open_time = Duration::from_millis(20);
     let fail = |cycle: u64, what: String, stderr_path: &Path| -> ! {
         let stderr = std::fs::read_to_string(stderr_path).unwrap_or_default();
-        panic!("backend={backend} lanes={lanes} seed={seed} cycle={cycle}: {what}\nchild stderr:\n{stderr}");
+        panic!(
+            "backend={backend} lanes={lanes} seed={seed} cycle={cycle}: {what}\n\
+             store kept for inspection at {}\nchild stderr:\n{stderr}",
+            dir.display()
+        );
     };
 
     for cycle in 0..cycles {
@@ -198,7 +207,10 @@ fn run_crash_harness(backend: Backend, lanes: usize, default_cycles: u64) {
             Ok(s) => s,
             Err(e) => fail(
                 cycle,
-                format!("STORE DOES NOT OPEN after kill -9: {e}"),
+                format!(
+                    "STORE DOES NOT OPEN after kill -9 (kill mode {mode}, {} acks): {e}",
+                    acks.len()
+                ),
                 &stderr_path,
             ),
         };
@@ -218,7 +230,8 @@ fn run_crash_harness(backend: Backend, lanes: usize, default_cycles: u64) {
         drop(store);
         tally.cycles += 1;
     }
-    println!("crash harness result: backend={backend} seed={seed} {tally:?}");
+    println!("crash harness result: backend={backend} lanes={lanes} seed={seed} {tally:?}");
+    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 #[test]
