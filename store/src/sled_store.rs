@@ -55,6 +55,7 @@ impl SledStore {
             path: path.to_owned(),
             source,
         })?;
+        remove_interrupted_snapshots(path)?;
         let mode = match options.mode {
             SledMode::LowSpace => sled::Mode::LowSpace,
             SledMode::HighThroughput => sled::Mode::HighThroughput,
@@ -188,6 +189,42 @@ fn open_with_lock_retry(config: &sled::Config) -> sled::Result<sled::Db> {
             other => return other,
         }
     }
+}
+
+/// Work around a sled 0.34.7 recovery bug found by the crash harness.
+///
+/// sled writes a snapshot to `snap.<lsn>.generating`, fsyncs it, renames it to `snap.<lsn>`, and
+/// only then deletes older snapshots. But when it opens, it also considers `.generating` files and
+/// reads the newest one; a process killed while writing one (sled writes snapshots during recovery
+/// at open, and periodically) leaves a store sled refuses to open ("Read corrupted data"). A
+/// `.generating` file is never a finished snapshot (the older, complete one is still there), so it
+/// is removed before sled opens the store.
+fn remove_interrupted_snapshots(path: &Path) -> Result<()> {
+    let io = |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(e)),
+    };
+    let mut removed = false;
+    for entry in entries {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            tracing::warn!(path = %entry.path().display(),
+                "removing an interrupted sled snapshot (the process stopped while sled wrote it)");
+            std::fs::remove_file(entry.path()).map_err(io)?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(path)?;
+    }
+    Ok(())
 }
 
 /// Map a sled error met while opening: corruption (and undecodable data) becomes [`StoreError::Corrupt`].
