@@ -165,7 +165,7 @@ pub struct StoreSection {
 impl Default for StoreSection {
     fn default() -> Self {
         Self {
-            backend: "sled".into(),
+            backend: "redb".into(),
             cache_bytes: 16 * 1024 * 1024,
             max_steps_per_commit: 64,
             step_queue: 256,

@@ -147,7 +147,7 @@ pub struct StoreSection {
 impl Default for StoreSection {
     fn default() -> Self {
         Self {
-            backend: "sled".into(),
+            backend: "redb".into(),
             cache_bytes: 256 * 1024 * 1024,
         }
     }

@@ -245,6 +245,8 @@ fn sled_by_itself_opens_a_truncated_log_without_error_and_silently_loses_writes(
                 break;
             }
             Err(e) if e.to_string().contains("lock") => {
+                // A bounded retry while sled's threads release the file lock.
+                #[allow(clippy::disallowed_methods)]
                 std::thread::sleep(std::time::Duration::from_millis(10))
             }
             Err(e) => panic!("sled reported {e}"),
