@@ -63,6 +63,8 @@ fn measure(store: Arc<dyn Store>, writers: u64, ops: usize, secs: f64, seq0: u64
             })
         })
         .collect();
+    // The measurement window of the benchmark, not synchronisation.
+    #[allow(clippy::disallowed_methods)]
     std::thread::sleep(Duration::from_secs_f64(secs));
     stop.store(true, Ordering::Relaxed);
     for h in handles {
