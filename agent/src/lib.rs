@@ -5,3 +5,4 @@
 //! durably with its outbox entry, the MQTT link, devices and the local HTTP API.
 
 pub mod config;
+pub mod devices;

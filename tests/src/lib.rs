@@ -3,3 +3,4 @@
 
 pub mod mosquitto;
 pub mod proxy;
+pub mod sim;
