@@ -237,8 +237,14 @@ pub struct PrinterHandle {
 }
 
 impl PrinterHandle {
-    /// Stops the driver. Jobs stay in the spool.
+    /// Stops the driver (also done on drop). Jobs stay in the spool.
     pub fn shutdown(self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for PrinterHandle {
+    fn drop(&mut self) {
         self.task.abort();
     }
 }

@@ -404,7 +404,8 @@ impl ScaleHandle {
         }
     }
 
-    /// Stops the driver (closes the port).
+    /// Stops the driver (closes the port). Dropping every `reading` receiver also stops it,
+    /// at the next poll or frame.
     pub fn shutdown(self) {
         self.task.abort();
     }
@@ -450,6 +451,9 @@ struct Driver {
 /// Why a session ended.
 type Lost = String;
 
+/// Session end when every receiver of readings was dropped.
+const CONSUMER_GONE: &str = "no reader of the scale's readings is left";
+
 /// What one poll produced.
 enum PollOutcome {
     Reading(WeightReading),
@@ -464,6 +468,9 @@ impl Driver {
         let mut backoff = Backoff::new(self.options.backoff);
         let described = connector.describe();
         loop {
+            if self.reading.is_closed() {
+                return;
+            }
             set_link(&self.status, LinkState::Connecting);
             let error = match connector.connect().await {
                 Ok(stream) => {
@@ -521,6 +528,9 @@ impl Driver {
         let mut dropped_seen = 0;
         let mut silent = 0u32;
         loop {
+            if self.reading.is_closed() {
+                return CONSUMER_GONE.into();
+            }
             let n = match tokio::time::timeout(self.options.response_timeout, stream.read(&mut buf))
                 .await
             {
@@ -610,6 +620,9 @@ impl Driver {
         }
         let mut silent = 0u32;
         loop {
+            if self.reading.is_closed() {
+                return CONSUMER_GONE.into();
+            }
             if let Err(e) = drain(&mut stream, &mut buf).await {
                 return e;
             }
