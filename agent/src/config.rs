@@ -165,7 +165,7 @@ pub struct StoreSection {
 impl Default for StoreSection {
     fn default() -> Self {
         Self {
-            backend: "sled".into(),
+            backend: "redb".into(),
             cache_bytes: 16 * 1024 * 1024,
             max_steps_per_commit: 64,
             step_queue: 256,
@@ -214,7 +214,16 @@ pub struct StationConfig {
     pub printer: Option<toml::Value>,
 }
 
-const TASK_KINDS: [&str; 8] = ["receive", "putaway", "pick", "pack", "ship", "count", "replenish", "return"];
+const TASK_KINDS: [&str; 8] = [
+    "receive",
+    "putaway",
+    "pick",
+    "pack",
+    "ship",
+    "count",
+    "replenish",
+    "return",
+];
 
 impl AgentConfig {
     /// Reads, parses, applies environment overrides and validates.
@@ -223,13 +232,19 @@ impl AgentConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("STOCKPOST_")).collect();
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("STOCKPOST_"))
+            .collect();
         Self::from_toml(&text, path, &env)
     }
 
     /// Parses `text`, applies `env` overrides (`STOCKPOST_DATA_DIR`, `STOCKPOST_HTTP_ADDR`,
     /// `STOCKPOST_MQTT_ADDR`, `STOCKPOST_NODE_ID`) and validates.
-    pub fn from_toml(text: &str, path: &Path, env: &[(String, String)]) -> Result<Self, ConfigError> {
+    pub fn from_toml(
+        text: &str,
+        path: &Path,
+        env: &[(String, String)],
+    ) -> Result<Self, ConfigError> {
         let mut config: AgentConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -253,31 +268,44 @@ impl AgentConfig {
         if self.data_dir.as_os_str().is_empty() {
             return Err(invalid("data_dir", "must not be empty"));
         }
-        self.http
-            .listen
-            .parse::<SocketAddr>()
-            .map_err(|e| invalid("http.listen", format!("{:?} is not host:port ({e})", self.http.listen)))?;
+        self.http.listen.parse::<SocketAddr>().map_err(|e| {
+            invalid(
+                "http.listen",
+                format!("{:?} is not host:port ({e})", self.http.listen),
+            )
+        })?;
         split_host_port(&self.mqtt.address).map_err(|reason| invalid("mqtt.address", reason))?;
         if self.mqtt.keep_alive_secs < 5 {
             return Err(invalid("mqtt.keep_alive_secs", "must be at least 5"));
         }
-        if self.mqtt.reconnect_min_ms == 0 || self.mqtt.reconnect_max_ms < self.mqtt.reconnect_min_ms {
+        if self.mqtt.reconnect_min_ms == 0
+            || self.mqtt.reconnect_max_ms < self.mqtt.reconnect_min_ms
+        {
             return Err(invalid(
                 "mqtt.reconnect_max_ms",
                 "must be at least mqtt.reconnect_min_ms, which must be above 0",
             ));
         }
         if self.mqtt.request_channel_capacity == 0 {
-            return Err(invalid("mqtt.request_channel_capacity", "must be at least 1"));
+            return Err(invalid(
+                "mqtt.request_channel_capacity",
+                "must be at least 1",
+            ));
         }
         if self.mqtt.max_packet_bytes < 64 * 1024 {
             return Err(invalid("mqtt.max_packet_bytes", "must be at least 65536"));
         }
         if !matches!(self.store.backend.as_str(), "sled" | "redb") {
-            return Err(invalid("store.backend", format!("{:?} is not sled or redb", self.store.backend)));
+            return Err(invalid(
+                "store.backend",
+                format!("{:?} is not sled or redb", self.store.backend),
+            ));
         }
         if self.store.max_steps_per_commit == 0 || self.store.step_queue == 0 {
-            return Err(invalid("store.max_steps_per_commit", "it and store.step_queue must be at least 1"));
+            return Err(invalid(
+                "store.max_steps_per_commit",
+                "it and store.step_queue must be at least 1",
+            ));
         }
         let sync = stockpost_common::sync::SenderConfig {
             max_batch: self.sync.max_batch_events,
@@ -288,7 +316,10 @@ impl AgentConfig {
         if self.sync.max_batch_events > stockpost_common::wire::MAX_EVENTS_PER_BATCH as u64 {
             return Err(invalid(
                 "sync.max_batch_events",
-                format!("must be at most {}", stockpost_common::wire::MAX_EVENTS_PER_BATCH),
+                format!(
+                    "must be at most {}",
+                    stockpost_common::wire::MAX_EVENTS_PER_BATCH
+                ),
             ));
         }
         for (i, station) in self.stations.iter().enumerate() {
@@ -296,10 +327,16 @@ impl AgentConfig {
             stockpost_common::domain::StationId::new(station.id.clone())
                 .map_err(|e| invalid(&format!("{key}.id"), e.to_string()))?;
             if self.stations[..i].iter().any(|s| s.id == station.id) {
-                return Err(invalid(&format!("{key}.id"), format!("{:?} is used twice", station.id)));
+                return Err(invalid(
+                    &format!("{key}.id"),
+                    format!("{:?} is used twice", station.id),
+                ));
             }
             if station.kinds.is_empty() {
-                return Err(invalid(&format!("{key}.kinds"), "must list at least one task kind"));
+                return Err(invalid(
+                    &format!("{key}.kinds"),
+                    "must list at least one task kind",
+                ));
             }
             for kind in &station.kinds {
                 if !TASK_KINDS.contains(&kind.as_str()) {
@@ -352,14 +389,19 @@ mod tests {
     use super::*;
 
     fn parse(text: &str, env: &[(&str, &str)]) -> Result<AgentConfig, ConfigError> {
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         AgentConfig::from_toml(text, Path::new("agent.toml"), &env)
     }
 
     #[test]
     fn the_minimal_config_gets_working_defaults() {
         let c = parse("node_id = \"DC-EAST\"\ndata_dir = \"/tmp/x\"\n", &[]);
-        assert!(matches!(c, Ok(ref c) if c.mqtt.address == "127.0.0.1:1883" && c.http.listen == "127.0.0.1:8081"));
+        assert!(
+            matches!(c, Ok(ref c) if c.mqtt.address == "127.0.0.1:1883" && c.http.listen == "127.0.0.1:8081")
+        );
     }
 
     #[test]
@@ -378,14 +420,21 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         assert_eq!(
-            (c.node_id.as_str(), c.data_dir.to_str(), c.http.listen.as_str(), c.mqtt.address.as_str()),
+            (
+                c.node_id.as_str(),
+                c.data_dir.to_str(),
+                c.http.listen.as_str(),
+                c.mqtt.address.as_str()
+            ),
             ("DC-WEST", Some("/srv/a"), "0.0.0.0:9000", "broker:8883")
         );
     }
 
     #[test]
     fn a_bad_value_names_its_key_and_the_reason() {
-        let e = parse("node_id = \"dc east\"\ndata_dir = \"/tmp/x\"\n", &[]).err().map(|e| e.to_string());
+        let e = parse("node_id = \"dc east\"\ndata_dir = \"/tmp/x\"\n", &[])
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             e.as_deref(),
             Some("config key `node_id`: node id contains 'd', which is not allowed (upper-case letters, digits, '-', '_' and '.')")
@@ -396,15 +445,20 @@ mod tests {
         )
         .err()
         .map(|e| e.to_string());
-        assert!(e.is_some_and(|e| e.starts_with("config key `stations[0].kinds`: \"dance\" is not one of")));
+        assert!(e.is_some_and(
+            |e| e.starts_with("config key `stations[0].kinds`: \"dance\" is not one of")
+        ));
     }
 
     #[test]
     fn an_unknown_key_is_refused_with_its_name() {
-        let e = parse("node_id = \"N\"\ndata_dir = \"/x\"\n[mqtt]\nadress = \"a:1\"\n", &[])
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let e = parse(
+            "node_id = \"N\"\ndata_dir = \"/x\"\n[mqtt]\nadress = \"a:1\"\n",
+            &[],
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
         assert!(e.contains("adress"), "{e}");
     }
 

@@ -6,3 +6,9 @@
 
 pub mod config;
 pub mod devices;
+pub mod diagnostics;
+pub mod http;
+pub mod link;
+pub mod node;
+pub mod store;
+pub mod writer;

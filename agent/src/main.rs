@@ -1,20 +1,105 @@
-//! stockpost-agent binary entry point.
+//! stockpost-agent: runs a warehouse node, or decodes device input for integrators.
 
-use clap::Parser;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use stockpost_agent::config::AgentConfig;
+use stockpost_agent::node::AgentNode;
 
-/// stockpost-agent
+/// Stockpost agent: keeps warehouse work going at the edge.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Path to the TOML configuration file.
-    #[arg(long, default_value = "config/agent.toml")]
-    config: std::path::PathBuf,
+    /// Path to agent.toml.
+    #[arg(long, default_value = "config/agent.toml", global = true)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the agent (the default).
+    Run,
+    /// Print, as JSON, what the agent understands from one scanner payload.
+    DecodeScan {
+        /// The payload as the scanner sent it (without its terminator); `\x1d` may stand for GS.
+        data: String,
+    },
+    /// Read raw scale bytes on stdin and print one JSON reading per frame.
+    DecodeWeight {
+        /// mt-sics, toledo, nci, cas-ecr, cas-22 or generic.
+        #[arg(long)]
+        protocol: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    anyhow::bail!(
-        "stockpost-agent: the runtime is not built yet (config {} was not read); see the open issues",
-        cli.config.display()
-    )
+    match cli.command.unwrap_or(Command::Run) {
+        Command::DecodeScan { data } => {
+            let bytes = data
+                .replace("\\x1d", "\u{1d}")
+                .replace("<GS>", "\u{1d}")
+                .into_bytes();
+            match stockpost_agent::diagnostics::decode_scan(&bytes) {
+                Ok(v) => {
+                    println!("{v}");
+                    Ok(())
+                }
+                Err(e) => {
+                    println!("{}", serde_json::json!({"error": e}));
+                    eprintln!("stockpost-agent decode-scan: {e}");
+                    std::process::exit(1)
+                }
+            }
+        }
+        Command::DecodeWeight { protocol } => {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("reading stdin")?;
+            let frames = match stockpost_agent::diagnostics::decode_weight(&protocol, &bytes) {
+                Ok(frames) => frames,
+                Err(e) => {
+                    eprintln!("stockpost-agent decode-weight: {e}");
+                    std::process::exit(2)
+                }
+            };
+            for f in frames {
+                println!("{f}");
+            }
+            Ok(())
+        }
+        Command::Run => run(&cli.config),
+    }
+}
+
+fn run(path: &std::path::Path) -> anyhow::Result<()> {
+    let config = AgentConfig::load(path)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async move {
+        let listen = config.http.listen.clone();
+        let node = Arc::new(AgentNode::start(config).await?);
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("http.listen {listen}"))?;
+        tracing::info!(%listen, "agent HTTP listening");
+        let app = stockpost_agent::http::router(Arc::clone(&node));
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("http server")?;
+        Ok(())
+    })
 }

@@ -162,6 +162,8 @@ fn every_kind_and_every_event_and_downlink_variant_has_a_golden_fixture() -> R<(
                     DownlinkItem::LocationUpsert { .. } => "location_upsert",
                     DownlinkItem::Cancel { .. } => "cancel",
                     DownlinkItem::AdjustmentApproved { .. } => "adjustment_approved",
+                    DownlinkItem::Task(_) => "task",
+                    DownlinkItem::TaskCancel { .. } => "task_cancel",
                 }));
             }
             _ => {}
@@ -187,7 +189,7 @@ fn every_kind_and_every_event_and_downlink_variant_has_a_golden_fixture() -> R<(
     .into_iter()
     .collect();
     assert_eq!(events, all_events);
-    assert_eq!(items.len(), 4);
+    assert_eq!(items.len(), 6);
     // Sample bodies come in variant order; a body kind not in the list above fails here.
     for (name, body) in support::sample_bodies()? {
         assert_eq!(name, EventBody::kind(&body));

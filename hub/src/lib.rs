@@ -1,1 +1,11 @@
-//! stockpost-hub library.
+//! stockpost-hub: the central program.
+//!
+//! Thin IO loops around the pure core: the store (the only module touching the embedded
+//! database), the ingest writer that applies node events exactly once and in order, the MQTT
+//! side, and the ops HTTP API.
+
+pub mod config;
+pub mod ingest;
+pub mod mqtt;
+pub mod node;
+pub mod store;

@@ -118,7 +118,9 @@ impl StoreError {
             StoreError::Corrupt { .. } | StoreError::Panicked { .. } => true,
             StoreError::Sled(sled::Error::Corruption { .. }) => true,
             StoreError::Sled(sled::Error::Io(e)) => e.kind() == std::io::ErrorKind::InvalidData,
-            StoreError::Redb(e) => matches!(e, redb::Error::Corrupted(_)),
+            StoreError::Redb(redb::Error::Corrupted(_)) => true,
+            // e.g. "Not a redb database: magic number mismatch"
+            StoreError::Redb(redb::Error::Io(e)) => e.kind() == std::io::ErrorKind::InvalidData,
             _ => false,
         }
     }

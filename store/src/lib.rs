@@ -16,6 +16,7 @@ mod config;
 pub mod crash_model;
 mod error;
 mod group_commit;
+mod integrity;
 mod open;
 mod redb_store;
 mod sled_store;
@@ -27,6 +28,7 @@ pub use config::{
 };
 pub use error::{Result, StoreError};
 pub use group_commit::{GroupCommitStats, GroupCommitter};
+pub use integrity::CHECKPOINT_FILE;
 pub use open::{open_backend, open_store, open_store_reporting, quarantine, Opened};
 pub use redb_store::{RedbStore, REDB_FILE};
 pub use sled_store::SledStore;

@@ -24,10 +24,9 @@ pub struct Opened {
 /// commit: errors, including corruption, are returned as they are.
 pub fn open_backend(config: &StoreConfig, trees: &[&str]) -> Result<Arc<dyn Store>> {
     config.validate()?;
-    let limits = config.limits.clone();
     Ok(match config.backend {
-        Backend::Sled => Arc::new(SledStore::open(&config.path, trees, &config.sled, limits)?),
-        Backend::Redb => Arc::new(RedbStore::open(&config.path, trees, &config.redb, limits)?),
+        Backend::Sled => Arc::new(SledStore::open(config, trees)?),
+        Backend::Redb => Arc::new(RedbStore::open(config, trees)?),
     })
 }
 

@@ -4,13 +4,15 @@
 //! (fsynced) when `commit()` returns. The database lives in `<dir>/store.redb`.
 
 use std::ops::Bound;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Mutex;
 
 use redb::{ConcurrencyMode, Database, Durability, ReadableDatabase, TableDefinition};
 
 use crate::batch::{Op, WriteBatch};
-use crate::config::{Backend, Limits, RedbOptions};
+use crate::config::{Backend, Limits, StoreConfig};
 use crate::error::{Result, StoreError};
+use crate::integrity::{self, CommitLog, Found, COMMITS_KEY, FORMAT_KEY, FORMAT_VALUE, META_TREE};
 use crate::store::{
     check_scan_limit, contain_panic, range_is_empty, tree_index, validate_batch,
     validate_tree_names, KvPair, ScanOrder, Store,
@@ -38,6 +40,8 @@ pub struct RedbStore {
     names: Vec<String>,
     limits: Limits,
     two_phase_commit: bool,
+    /// Commit counter and checkpoints; also serialises writers (redb has one writer anyway).
+    log: Mutex<CommitLog>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -56,57 +60,90 @@ fn rerr(e: impl Into<redb::Error>) -> StoreError {
 }
 
 impl RedbStore {
-    /// Open (or create) a redb store in directory `path` with the given trees.
-    pub fn open(
-        path: &Path,
-        trees: &[&str],
-        options: &RedbOptions,
-        limits: Limits,
-    ) -> Result<Self> {
+    /// Open (or create) a redb store in directory `config.path` with the given trees.
+    pub fn open(config: &StoreConfig, trees: &[&str]) -> Result<Self> {
+        let path = config.path.as_path();
+        let options = &config.redb;
         let names = validate_tree_names(trees)?;
         std::fs::create_dir_all(path).map_err(|source| StoreError::Io {
             path: path.to_owned(),
             source,
         })?;
         let file = path.join(REDB_FILE);
-        let store = contain_panic(BACKEND, || {
+        let opened = contain_panic(BACKEND, || {
             let db = Database::builder()
                 .set_cache_size(options.cache_bytes)
                 .set_concurrency_mode(ConcurrencyMode::ExclusiveWriter)
                 .set_check_integrity_on_open(options.check_integrity_on_open)
                 .create(&file)
                 .map_err(rerr)?;
-            let store = Self {
-                path: path.to_owned(),
-                db,
-                names,
-                limits,
-                two_phase_commit: options.two_phase_commit,
+            // What the reserved meta table says, before anything is written.
+            let read = db.begin_read().map_err(rerr)?;
+            let (format, commits) = match read.open_table(Def::new(META_TREE)) {
+                Ok(meta) => (
+                    meta.get(FORMAT_KEY)
+                        .map_err(rerr)?
+                        .map(|v| v.value().to_vec()),
+                    meta.get(COMMITS_KEY)
+                        .map_err(rerr)?
+                        .map(|v| v.value().to_vec()),
+                ),
+                Err(redb::TableError::TableDoesNotExist(_)) => (None, None),
+                Err(e) => return Err(rerr(e)),
             };
-            // Create every declared table, durably, so reads never meet a missing table.
+            drop(read);
+            Ok((db, format, commits))
+        });
+        let (db, format, commits) = match opened {
+            Ok(x) => x,
+            Err(e) if e.is_corruption() => {
+                return Err(StoreError::Corrupt {
+                    path: path.to_owned(),
+                    detail: e.to_string(),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        let found = integrity::check(path, format.as_deref(), commits.as_deref())?;
+        let store = Self {
+            path: path.to_owned(),
+            db,
+            names,
+            limits: config.limits.clone(),
+            two_phase_commit: options.two_phase_commit,
+            log: Mutex::new(CommitLog::new(path, config.checkpoint_every_commits, 0)),
+        };
+        // Create every declared table (and the marker on a new store), durably.
+        let commits = contain_panic(BACKEND, || {
             let txn = store.begin_write()?;
             for name in &store.names {
                 txn.open_table(Def::new(name)).map_err(rerr)?;
             }
-            txn.commit().map_err(rerr)?;
-            Ok(store)
-        });
-        match store {
-            Ok(s) => {
-                if let Ok(dir) = std::fs::File::open(path) {
-                    dir.sync_all().map_err(|source| StoreError::Io {
-                        path: path.to_owned(),
-                        source,
-                    })?;
+            let commits = match found {
+                Found::Fresh => {
+                    let mut meta = txn.open_table(Def::new(META_TREE)).map_err(rerr)?;
+                    meta.insert(FORMAT_KEY, FORMAT_VALUE).map_err(rerr)?;
+                    meta.insert(COMMITS_KEY, &0u64.to_be_bytes()[..])
+                        .map_err(rerr)?;
+                    0
                 }
-                Ok(s)
-            }
-            Err(e) if e.is_corruption() => Err(StoreError::Corrupt {
+                Found::Existing(n) => n,
+            };
+            txn.commit().map_err(rerr)?;
+            Ok(commits)
+        })?;
+        std::fs::File::open(path)
+            .and_then(|d| d.sync_all())
+            .map_err(|source| StoreError::Io {
                 path: path.to_owned(),
-                detail: e.to_string(),
-            }),
-            Err(e) => Err(e),
+                source,
+            })?;
+        if found == Found::Fresh || integrity::read_checkpoint(path)?.is_none() {
+            integrity::write_checkpoint(path, commits)?;
         }
+        *store.log.lock().unwrap_or_else(|e| e.into_inner()) =
+            CommitLog::new(path, config.checkpoint_every_commits, commits);
+        Ok(store)
     }
 
     fn begin_write(&self) -> Result<redb::WriteTransaction> {
@@ -190,8 +227,15 @@ impl Store for RedbStore {
         if batches.iter().all(WriteBatch::is_empty) {
             return Ok(());
         }
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         contain_panic(BACKEND, || {
             let txn = self.begin_write()?;
+            {
+                // The commit counter, in the same transaction.
+                let mut meta = txn.open_table(Def::new(META_TREE)).map_err(rerr)?;
+                meta.insert(COMMITS_KEY, &log.next().to_be_bytes()[..])
+                    .map_err(rerr)?;
+            }
             {
                 let mut tables: Vec<Option<redb::Table<'_, &[u8], &[u8]>>> =
                     (0..self.names.len()).map(|_| None).collect();
@@ -217,6 +261,17 @@ impl Store for RedbStore {
             }
             // Durability::Immediate: durable when commit returns. A failure aborts the transaction.
             txn.commit().map_err(rerr)
-        })
+        })?;
+        log.committed();
+        Ok(())
+    }
+}
+
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .checkpoint();
     }
 }

@@ -12,8 +12,9 @@ use std::sync::Mutex;
 use sled::transaction::{TransactionError, Transactional};
 
 use crate::batch::{Op, WriteBatch};
-use crate::config::{Backend, Limits, SledMode, SledOptions};
+use crate::config::{Backend, Limits, SledMode, StoreConfig};
 use crate::error::{Result, StoreError};
+use crate::integrity::{self, CommitLog, Found, COMMITS_KEY, FORMAT_KEY, FORMAT_VALUE, META_TREE};
 use crate::store::{
     check_scan_limit, contain_panic, range_is_empty, tree_index, validate_batch,
     validate_tree_names, KvPair, ScanOrder, Store,
@@ -30,6 +31,8 @@ pub struct SledStore {
     trees: Vec<sled::Tree>,
     limits: Limits,
     poisoned: Mutex<Option<String>>,
+    /// Commit counter and checkpoints; also serialises writers.
+    log: Mutex<CommitLog>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -44,22 +47,20 @@ impl std::fmt::Debug for SledStore {
 
 impl SledStore {
     /// Open (or create) a sled store in directory `path` with the given trees.
-    pub fn open(
-        path: &Path,
-        trees: &[&str],
-        options: &SledOptions,
-        limits: Limits,
-    ) -> Result<Self> {
+    pub fn open(config: &StoreConfig, trees: &[&str]) -> Result<Self> {
+        let path = config.path.as_path();
+        let options = &config.sled;
         let names = validate_tree_names(trees)?;
         std::fs::create_dir_all(path).map_err(|source| StoreError::Io {
             path: path.to_owned(),
             source,
         })?;
+        remove_interrupted_snapshots(path)?;
         let mode = match options.mode {
             SledMode::LowSpace => sled::Mode::LowSpace,
             SledMode::HighThroughput => sled::Mode::HighThroughput,
         };
-        let config = sled::Config::new()
+        let sled_config = sled::Config::new()
             .path(path)
             .cache_capacity(options.cache_bytes)
             .flush_every_ms(None)
@@ -67,16 +68,15 @@ impl SledStore {
             .use_compression(false)
             .temporary(false);
         let (db, sled_trees) = contain_panic(BACKEND, || {
-            let db = open_with_lock_retry(&config).map_err(|e| classify(path, e))?;
-            let mut sled_trees = Vec::with_capacity(names.len());
-            for name in &names {
+            let db = open_with_lock_retry(&sled_config).map_err(|e| classify(path, e))?;
+            let mut sled_trees = Vec::with_capacity(names.len() + 1);
+            // The declared trees, then the reserved meta tree (last).
+            for name in names.iter().map(String::as_str).chain([META_TREE]) {
                 sled_trees.push(
                     db.open_tree(name.as_bytes())
                         .map_err(|e| classify(path, e))?,
                 );
             }
-            // Make tree creation durable too.
-            db.flush().map_err(|e| classify(path, e))?;
             Ok((db, sled_trees))
         })
         .map_err(|e| match e {
@@ -91,19 +91,49 @@ impl SledStore {
             path: db_path.clone(),
             source,
         })?;
+        let meta = &sled_trees[sled_trees.len() - 1];
+        let read = |key: &[u8]| -> Result<Option<Vec<u8>>> {
+            contain_panic(BACKEND, || Ok(meta.get(key)?.map(|v| v.to_vec())))
+        };
+        let found = integrity::check(
+            path,
+            read(FORMAT_KEY)?.as_deref(),
+            read(COMMITS_KEY)?.as_deref(),
+        )?;
+        let commits = match found {
+            Found::Fresh => {
+                contain_panic(BACKEND, || {
+                    meta.insert(FORMAT_KEY, FORMAT_VALUE)?;
+                    meta.insert(COMMITS_KEY, &0u64.to_be_bytes())?;
+                    Ok(())
+                })?;
+                0
+            }
+            Found::Existing(n) => n,
+        };
+        // Make creation (and whatever recovery rewrote) durable before any checkpoint.
+        db.flush()?;
         db_file.sync_all().map_err(|source| StoreError::Io {
             path: db_path,
             source,
         })?;
         sync_dir(path)?;
+        if found == Found::Fresh || integrity::read_checkpoint(path)?.is_none() {
+            integrity::write_checkpoint(path, commits)?;
+        }
         Ok(Self {
             path: path.to_owned(),
             db,
             db_file,
             names,
             trees: sled_trees,
-            limits,
+            limits: config.limits.clone(),
             poisoned: Mutex::new(None),
+            log: Mutex::new(CommitLog::new(
+                path,
+                config.checkpoint_every_commits,
+                commits,
+            )),
         })
     }
 
@@ -154,11 +184,49 @@ fn open_with_lock_retry(config: &sled::Config) -> sled::Result<sled::Db> {
                 if attempt < LOCK_RETRIES && e.to_string().contains("could not acquire lock") =>
             {
                 attempt += 1;
+                // A bounded retry while another thread releases a file lock, not synchronisation.
+                #[allow(clippy::disallowed_methods)]
                 std::thread::sleep(LOCK_RETRY_PAUSE);
             }
             other => return other,
         }
     }
+}
+
+/// Work around a sled 0.34.7 recovery bug found by the crash harness.
+///
+/// sled writes a snapshot to `snap.<lsn>.generating`, fsyncs it, renames it to `snap.<lsn>`, and
+/// only then deletes older snapshots. But when it opens, it also considers `.generating` files and
+/// reads the newest one; a process killed while writing one (sled writes snapshots during recovery
+/// at open, and periodically) leaves a store sled refuses to open ("Read corrupted data"). A
+/// `.generating` file is never a finished snapshot (the older, complete one is still there), so it
+/// is removed before sled opens the store.
+fn remove_interrupted_snapshots(path: &Path) -> Result<()> {
+    let io = |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(e)),
+    };
+    let mut removed = false;
+    for entry in entries {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            tracing::warn!(path = %entry.path().display(),
+                "removing an interrupted sled snapshot (the process stopped while sled wrote it)");
+            std::fs::remove_file(entry.path()).map_err(io)?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(path)?;
+    }
+    Ok(())
 }
 
 /// Map a sled error met while opening: corruption (and undecodable data) becomes [`StoreError::Corrupt`].
@@ -248,6 +316,7 @@ impl Store for SledStore {
         for batch in batches {
             validate_batch(&self.names, &self.limits, batch)?;
         }
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         self.check_poisoned()?;
         // The trees this group touches, and for each op the index of its tree among them.
         let mut touched: Vec<usize> = Vec::new();
@@ -266,6 +335,10 @@ impl Store for SledStore {
         if plan.is_empty() {
             return Ok(());
         }
+        // The commit counter, in the same transaction.
+        let counter = log.next().to_be_bytes();
+        touched.push(self.trees.len() - 1);
+        let counter_view = touched.len() - 1;
         let trees: Vec<sled::Tree> = touched.iter().map(|&i| self.trees[i].clone()).collect();
         contain_panic(BACKEND, || {
             // The closure may run more than once (optimistic concurrency): it has no side effects.
@@ -281,6 +354,7 @@ impl Store for SledStore {
                             }
                         }
                     }
+                    views[counter_view].insert(COMMITS_KEY, &counter[..])?;
                     Ok(())
                 });
             match result {
@@ -291,6 +365,19 @@ impl Store for SledStore {
                 )),
             }
         })?;
-        self.make_durable()
+        self.make_durable()?;
+        log.committed();
+        Ok(())
+    }
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        if self.check_poisoned().is_ok() {
+            self.log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .checkpoint();
+        }
     }
 }

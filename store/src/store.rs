@@ -201,3 +201,26 @@ pub(crate) fn contain_panic<T>(backend: &'static str, f: impl FnOnce() -> Result
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefix_successor_increments_the_last_byte_below_0xff() {
+        assert_eq!(prefix_successor(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_successor(&[1, 0xff, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_successor(&[0xff, 0xff]), None);
+        assert_eq!(prefix_successor(b""), None);
+    }
+
+    #[test]
+    fn inverted_and_empty_ranges_are_recognised() {
+        use Bound::*;
+        assert!(range_is_empty(Included(b"b"), Included(b"a")));
+        assert!(range_is_empty(Excluded(b"a"), Included(b"a")));
+        assert!(range_is_empty(Included(b"a"), Excluded(b"a")));
+        assert!(!range_is_empty(Included(b"a"), Included(b"a")));
+        assert!(!range_is_empty(Unbounded, Excluded(b"")));
+    }
+}

@@ -576,3 +576,12 @@ fn the_config_deserializes_from_the_documented_shape_and_rejects_unknown_fields(
     assert!(serde_json::from_str::<StoreConfig>(r#"{"backend":"lmdb"}"#).is_err());
     assert!(serde_json::from_str::<StoreConfig>(r#"{"cache":1}"#).is_err());
 }
+
+#[test]
+fn the_default_backend_is_redb_with_group_commit_and_explicit_bounds() {
+    let cfg = StoreConfig::default();
+    assert_eq!(cfg.backend, Backend::Redb);
+    assert!(cfg.group_commit.enabled);
+    assert!(cfg.redb.check_integrity_on_open);
+    assert!(cfg.validate().is_ok());
+}

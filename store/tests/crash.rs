@@ -4,10 +4,17 @@
 //! reopens the store and checks that it opens, that every acknowledged commit is there and that no
 //! batch is partly visible.
 //!
-//! `STOCKPOST_CRASH_CYCLES` sets the cycles per backend (default 200), `STOCKPOST_CRASH_SEED` the
+//! Each backend runs with one writer (direct commits) and with four writer lanes committing
+//! through the group committer. `STOCKPOST_CRASH_CYCLES` sets the cycles per test (default 200
+//! direct, 50 with group commit), `STOCKPOST_CRASH_SEED` the
 //! seed (default: from the clock; always printed). Long run:
 //! `STOCKPOST_CRASH_CYCLES=5000 cargo test --release -p stockpost-store --test crash -- --nocapture`
+//!
+//! This harness found a sled 0.34.7 defect (a kill while sled writes a snapshot leaves a store sled
+//! cannot open); `SledStore` works around it, see docs/storage.md and `tests/corruption.rs`.
 #![allow(clippy::unwrap_used)]
+// Random delays choose the moment of the kill; they synchronise nothing.
+#![allow(clippy::disallowed_methods)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -36,19 +43,20 @@ struct Tally {
     acknowledged: u64,
     lost: u64,
     partial: u64,
-    last: u64,
+    last: Vec<u64>,
     max_reopen: Duration,
 }
 
 enum Line {
-    Open(u64),
-    Ack(u64),
+    Open(Vec<u64>),
+    Ack(usize, u64),
 }
 
 fn spawn(
     backend: Backend,
     dir: &Path,
     seed: u64,
+    lanes: usize,
     stderr_path: &Path,
 ) -> (Child, mpsc::Receiver<Line>, std::thread::JoinHandle<()>) {
     let stderr = std::fs::File::create(stderr_path).unwrap();
@@ -56,6 +64,7 @@ fn spawn(
         .arg(backend.name())
         .arg(dir)
         .arg(seed.to_string())
+        .arg(lanes.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(stderr))
@@ -68,9 +77,10 @@ fn spawn(
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
             let parsed = if let Some(n) = line.strip_prefix("OPEN ") {
-                Line::Open(n.parse().unwrap())
+                Line::Open(n.split(' ').map(|x| x.parse().unwrap()).collect())
             } else if let Some(n) = line.strip_prefix("ACK ") {
-                Line::Ack(n.parse().unwrap())
+                let (lane, seq) = n.split_once(' ').unwrap();
+                Line::Ack(lane.parse().unwrap(), seq.parse().unwrap())
             } else {
                 panic!("unexpected child output {line:?}");
             };
@@ -82,36 +92,47 @@ fn spawn(
     (child, rx, reader)
 }
 
-fn run_crash_harness(backend: Backend) {
+fn run_crash_harness(backend: Backend, lanes: usize, default_cycles: u64) {
     let seed = env_u64("STOCKPOST_CRASH_SEED").unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1)
     });
-    let cycles = env_u64("STOCKPOST_CRASH_CYCLES").unwrap_or(200);
-    println!("crash harness: backend={backend} cycles={cycles} seed={seed} (rerun with STOCKPOST_CRASH_SEED={seed})");
+    let cycles = env_u64("STOCKPOST_CRASH_CYCLES").unwrap_or(default_cycles);
+    println!("crash harness: backend={backend} lanes={lanes} cycles={cycles} seed={seed} (rerun with STOCKPOST_CRASH_SEED={seed})");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("store");
-    let stderr_path = tmp.path().join("child.stderr");
+    // Kept on failure, as evidence (the path is in the failure message); removed on success.
+    let tmp = tempfile::Builder::new()
+        .prefix("stockpost-crash-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    let dir = tmp.join("store");
+    let stderr_path = tmp.join("child.stderr");
     let cfg = config(backend, &dir);
     let mut tally = Tally::default();
-    let mut acked_max = 0u64;
+    let mut acked_max = vec![0u64; lanes];
+    tally.last = vec![0; lanes];
     // Time from spawn to the child's OPEN line, to aim kills into the open/recovery phase.
     let mut open_time = Duration::from_millis(20);
     let fail = |cycle: u64, what: String, stderr_path: &Path| -> ! {
         let stderr = std::fs::read_to_string(stderr_path).unwrap_or_default();
-        panic!("backend={backend} seed={seed} cycle={cycle}: {what}\nchild stderr:\n{stderr}");
+        panic!(
+            "backend={backend} lanes={lanes} seed={seed} cycle={cycle}: {what}\n\
+             store kept for inspection at {}\nchild stderr:\n{stderr}",
+            dir.display()
+        );
     };
 
     for cycle in 0..cycles {
         let spawned = Instant::now();
-        let (mut child, rx, reader) = spawn(backend, &dir, rng.random(), &stderr_path);
+        let (mut child, rx, reader) = spawn(backend, &dir, rng.random(), lanes, &stderr_path);
         let mode = rng.random_range(0..10u8);
-        let mut acks: Vec<u64> = Vec::new();
-        let previous_last = tally.last;
-        let record = |line: Line, acks: &mut Vec<u64>, open_time: &mut Duration| match line {
+        let mut acks: Vec<(usize, u64)> = Vec::new();
+        let previous_last = tally.last.clone();
+        let record = |line: Line, acks: &mut Vec<(usize, u64)>, open_time: &mut Duration| match line
+        {
             Line::Open(last) => {
                 *open_time = spawned.elapsed();
                 // The child must find exactly what the parent verified after the previous kill.
@@ -120,7 +141,7 @@ fn run_crash_harness(backend: Backend) {
                     "seed={seed}: the child opened a different state"
                 );
             }
-            Line::Ack(id) => acks.push(id),
+            Line::Ack(lane, seq) => acks.push((lane, seq)),
         };
         if mode < 2 {
             // Kill while the child opens (sled/redb recovery after the previous kill).
@@ -176,11 +197,13 @@ fn run_crash_harness(backend: Backend) {
                 &stderr_path,
             );
         }
-        for w in acks.windows(2) {
-            assert_eq!(w[1], w[0] + 1, "seed={seed}: acknowledgements out of order");
-        }
-        if let Some(&m) = acks.last() {
-            acked_max = acked_max.max(m);
+        for &(lane, seq) in &acks {
+            assert!(
+                seq > acked_max[lane],
+                "seed={seed}: lane {lane} acknowledged {seq} after {}",
+                acked_max[lane]
+            );
+            acked_max[lane] = seq;
         }
         tally.acknowledged += acks.len() as u64;
 
@@ -189,12 +212,15 @@ fn run_crash_harness(backend: Backend) {
             Ok(s) => s,
             Err(e) => fail(
                 cycle,
-                format!("STORE DOES NOT OPEN after kill -9: {e}"),
+                format!(
+                    "STORE DOES NOT OPEN after kill -9 (kill mode {mode}, {} acks): {e}",
+                    acks.len()
+                ),
                 &stderr_path,
             ),
         };
         tally.max_reopen = tally.max_reopen.max(reopen.elapsed());
-        match verify(&*store, acked_max) {
+        match verify(&*store, &acked_max) {
             Ok(last) => tally.last = last,
             Err(e) => {
                 if e.starts_with("LOST") {
@@ -209,15 +235,26 @@ fn run_crash_harness(backend: Backend) {
         drop(store);
         tally.cycles += 1;
     }
-    println!("crash harness result: backend={backend} seed={seed} {tally:?}");
+    println!("crash harness result: backend={backend} lanes={lanes} seed={seed} {tally:?}");
+    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 #[test]
 fn sled_keeps_every_acknowledged_commit_and_no_partial_batch_across_kill_9_crashes() {
-    run_crash_harness(Backend::Sled);
+    run_crash_harness(Backend::Sled, 1, 200);
 }
 
 #[test]
 fn redb_keeps_every_acknowledged_commit_and_no_partial_batch_across_kill_9_crashes() {
-    run_crash_harness(Backend::Redb);
+    run_crash_harness(Backend::Redb, 1, 200);
+}
+
+#[test]
+fn sled_with_group_commit_keeps_every_acknowledged_commit_across_kill_9_crashes() {
+    run_crash_harness(Backend::Sled, 4, 50);
+}
+
+#[test]
+fn redb_with_group_commit_keeps_every_acknowledged_commit_across_kill_9_crashes() {
+    run_crash_harness(Backend::Redb, 4, 50);
 }

@@ -1,6 +1,7 @@
 //! Test fixtures shared by the system tests: a real Mosquitto, a TCP proxy that can cut the
-//! network silently, device simulators.
+//! network silently, an in-process fleet of agents and a hub.
 
+pub mod fleet;
 pub mod mosquitto;
 pub mod proxy;
 pub mod sim;

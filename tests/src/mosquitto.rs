@@ -9,10 +9,14 @@ use std::time::{Duration, Instant};
 
 /// Where the mosquitto binary is.
 pub fn mosquitto_binary() -> Option<PathBuf> {
-    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/usr/sbin/mosquitto",
+        "/usr/bin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
@@ -104,7 +108,10 @@ impl Mosquitto {
                 writeln!(f, "{user}:{password}")?;
             }
             drop(f);
-            let status = Command::new("mosquitto_passwd").arg("-U").arg(&passwd).status()?;
+            let status = Command::new("mosquitto_passwd")
+                .arg("-U")
+                .arg(&passwd)
+                .status()?;
             if !status.success() {
                 return Err(std::io::Error::other("mosquitto_passwd -U failed"));
             }

@@ -35,7 +35,9 @@ impl Proxy {
                 while let Ok((client, _)) = listener.accept().await {
                     let blackhole = Arc::clone(&blackhole);
                     let dropped = Arc::clone(&dropped);
-                    let gen_rx = gen_rx.clone();
+                    let mut gen_rx = gen_rx.clone();
+                    // Only a heal after this connection was accepted closes it.
+                    gen_rx.borrow_and_update();
                     tokio::spawn(async move {
                         if blackhole.load(Ordering::SeqCst) {
                             // New connections during a cut hang like SYNs into the void.

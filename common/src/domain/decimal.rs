@@ -289,6 +289,11 @@ checked_dec!(
     }
 );
 
+impl NonNegQty {
+    /// Zero.
+    pub const ZERO: NonNegQty = NonNegQty(Dec::ZERO);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

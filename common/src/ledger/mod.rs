@@ -518,6 +518,21 @@ impl Ledger {
         released
     }
 
+    /// Releases at most `qty` of what is reserved for `order` of `sku` at `node` (the rest
+    /// stays reserved); returns the released quantity. Zero or negative `qty` releases nothing.
+    pub fn release_part(&mut self, node: &NodeId, sku: &Sku, order: &OrderRef, qty: Dec) -> Dec {
+        if qty.is_negative() || qty.is_zero() {
+            return Dec::ZERO;
+        }
+        let held = self.reserved_for(node, sku, order);
+        let released = if qty < held { qty } else { held };
+        if released.is_zero() {
+            return Dec::ZERO;
+        }
+        self.consume_reservation(node, sku, order, released);
+        released
+    }
+
     /// What is reserved for `order` of `sku` at `node`.
     pub fn reserved_for(&self, node: &NodeId, sku: &Sku, order: &OrderRef) -> Dec {
         self.reservations

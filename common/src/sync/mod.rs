@@ -16,10 +16,10 @@
 //!   again; a batch that starts beyond what it has makes it ask for a resend.
 
 mod receiver;
-pub mod topics;
 mod sender;
 #[cfg(test)]
 mod sim_tests;
+pub mod topics;
 
 pub use receiver::{BatchVerdict, Receiver, ReceiverConfig, ReceiverTransmit};
 pub use sender::{ProtocolError, SendRange, Sender, SenderConfig};

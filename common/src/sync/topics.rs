@@ -28,7 +28,10 @@ pub fn hub_subscriptions(share_group: Option<&str>) -> [String; 2] {
         Some(group) => format!("$share/{group}/"),
         None => String::new(),
     };
-    [format!("{prefix}{ROOT}/up/+"), format!("{prefix}{ROOT}/status/+")]
+    [
+        format!("{prefix}{ROOT}/up/+"),
+        format!("{prefix}{ROOT}/status/+"),
+    ]
 }
 
 /// Which kind of topic, and for which node, an incoming topic is.
@@ -70,10 +73,19 @@ mod tests {
         assert_eq!(parse(&up(&node)), Some(Topic::Up("DC-EAST".into())));
         assert_eq!(parse(&down(&node)), Some(Topic::Down("DC-EAST".into())));
         assert_eq!(parse(&status(&node)), Some(Topic::Status("DC-EAST".into())));
-        for foreign in ["stockpost/v2/up/X", "stockpost/v1/up/", "stockpost/v1/up/A/B", "other", "stockpost/v1/x/A"] {
+        for foreign in [
+            "stockpost/v2/up/X",
+            "stockpost/v1/up/",
+            "stockpost/v1/up/A/B",
+            "other",
+            "stockpost/v1/x/A",
+        ] {
             assert_eq!(parse(foreign), None, "{foreign}");
         }
-        assert_eq!(hub_subscriptions(Some("hubs"))[0], "$share/hubs/stockpost/v1/up/+");
+        assert_eq!(
+            hub_subscriptions(Some("hubs"))[0],
+            "$share/hubs/stockpost/v1/up/+"
+        );
         Ok(())
     }
 }

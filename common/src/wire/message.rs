@@ -5,7 +5,8 @@
 //! their index (postcard), so new variants are only ever appended at the end. A field is never
 //! added to or removed from an existing message or variant: that is a new format version.
 
-use crate::domain::{DocRef, Event, Item, LocationCode, LocationInfo, OrderRef};
+use crate::domain::{DocRef, Event, Item, LocationCode, LocationInfo, OrderRef, TaskId};
+use crate::tasks::TaskSpec;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -114,6 +115,13 @@ pub enum DownlinkItem {
     AdjustmentApproved {
         /// The adjustment document.
         adjustment: DocRef,
+    },
+    /// A task for the node (receive, putaway, pick, count, replenish, return, …).
+    Task(TaskSpec),
+    /// A task withdrawn by the hub (e.g. its order was cancelled before picking started).
+    TaskCancel {
+        /// The task.
+        task: TaskId,
     },
 }
 

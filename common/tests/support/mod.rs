@@ -314,6 +314,34 @@ pub fn sample_downlink_items() -> R<Vec<DownlinkItem>> {
     ])
 }
 
+/// The task variants of `DownlinkItem`, appended after the first four (their own fixture, so the
+/// first `downlink` fixture stays byte-for-byte what it was).
+pub fn sample_task_items() -> R<Vec<DownlinkItem>> {
+    use stockpost_common::tasks::{TaskKind, TaskLine, TaskSpec};
+    let mut pick = TaskSpec::new(
+        stockpost_common::domain::TaskId::new("T-PICK-1")?,
+        TaskKind::Pick,
+    );
+    pick.order = Some(order("SO-5001")?);
+    pick.priority = 5;
+    pick.due_ms = Some(1_796_000_000_000);
+    pick.lines = vec![TaskLine {
+        sku: stockpost_common::domain::Sku::new("MUG-BLUE")?,
+        qty: qty("3")?,
+        location: Some(loc("A-01-03-B-2")?),
+        to: None,
+        lot: None,
+        serial: None,
+        expiry: None,
+    }];
+    Ok(vec![
+        DownlinkItem::Task(pick),
+        DownlinkItem::TaskCancel {
+            task: stockpost_common::domain::TaskId::new("T-PICK-0")?,
+        },
+    ])
+}
+
 fn env(seq: u64, message: Message) -> R<Envelope> {
     Ok(Envelope {
         node: node()?,
@@ -387,6 +415,15 @@ pub fn samples() -> R<Vec<(String, Envelope)>> {
             7,
             Message::Downlink {
                 items: sample_downlink_items()?,
+            },
+        )?,
+    ));
+    out.push((
+        "downlink_tasks".into(),
+        env(
+            11,
+            Message::Downlink {
+                items: sample_task_items()?,
             },
         )?,
     ));
@@ -886,6 +923,39 @@ pub fn arb_downlink_item() -> BoxedStrategy<DownlinkItem> {
             ),
         arb_order().prop_map(|order| DownlinkItem::Cancel { order }),
         arb_doc().prop_map(|adjustment| DownlinkItem::AdjustmentApproved { adjustment }),
+        (
+            arb_doc(),
+            arb_order(),
+            0u8..10,
+            vec((arb_sku(), arb_qty()), 0..3)
+        )
+            .prop_map(|(doc, order, priority, lines)| {
+                let id = stockpost_common::domain::TaskId::new(format!("T-{doc}"))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let mut spec = stockpost_common::tasks::TaskSpec::new(
+                    id,
+                    stockpost_common::tasks::TaskKind::Pick,
+                );
+                spec.order = Some(order);
+                spec.priority = priority;
+                spec.lines = lines
+                    .into_iter()
+                    .map(|(sku, qty)| stockpost_common::tasks::TaskLine {
+                        sku,
+                        qty,
+                        location: None,
+                        to: None,
+                        lot: None,
+                        serial: None,
+                        expiry: None,
+                    })
+                    .collect();
+                DownlinkItem::Task(spec)
+            }),
+        arb_doc().prop_map(|doc| DownlinkItem::TaskCancel {
+            task: stockpost_common::domain::TaskId::new(format!("T-{doc}"))
+                .unwrap_or_else(|e| panic!("{e}"))
+        }),
     ]
     .boxed()
 }

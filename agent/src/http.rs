@@ -1,0 +1,122 @@
+//! The agent's local HTTP API (system.md §7): status, stock, health and metrics. The station
+//! endpoints and the station page are added by the station runtime.
+
+use crate::node::AgentNode;
+use crate::writer::lock;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use stockpost_common::domain::Place;
+
+/// Shared by every handler.
+pub type AppState = Arc<AgentNode>;
+
+/// An error as the contract shapes it.
+pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message.into()}})),
+    )
+        .into_response()
+}
+
+/// The routes this module serves.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/stock", get(stock))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn status(State(node): State<AppState>) -> Json<Value> {
+    let link = node.link_status.borrow().clone();
+    let state = lock(node.writer.state());
+    Json(json!({
+        "node": state.node.to_string(),
+        "connected": link.connected,
+        "outbox_pending": state.head - state.acked,
+        "last_seq": state.head,
+        "last_acked_seq": state.acked,
+        "downlink_applied_seq": state.down_applied,
+        "last_error": link.last_error,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct StockQuery {
+    sku: Option<String>,
+    location: Option<String>,
+}
+
+async fn stock(State(node): State<AppState>, Query(q): Query<StockQuery>) -> Json<Value> {
+    let state = lock(node.writer.state());
+    let balances: Vec<Value> = state
+        .ledger
+        .balances()
+        .filter(|(k, _)| q.sku.as_deref().is_none_or(|s| k.stock.sku.as_str() == s))
+        .filter(|(k, _)| {
+            q.location.as_deref().is_none_or(|l| match &k.place {
+                Place::Location(code) => code.as_str() == l,
+                Place::Container(c) => c.as_str() == l,
+            })
+        })
+        .take(10_000)
+        .map(|(k, qty)| {
+            let (location, container) = match &k.place {
+                Place::Location(code) => (Some(code.to_string()), None),
+                Place::Container(c) => (None, Some(c.to_string())),
+            };
+            json!({
+                "node": k.node.to_string(),
+                "location": location,
+                "container": container,
+                "sku": k.stock.sku.to_string(),
+                "lot": k.stock.lot.as_ref().map(|l| l.to_string()),
+                "serial": k.stock.serial.as_ref().map(|s| s.to_string()),
+                "expiry": k.stock.expiry.map(|d| d.to_string()),
+                "status": k.status,
+                "on_hand": qty.to_string(),
+            })
+        })
+        .collect();
+    Json(json!({"balances": balances}))
+}
+
+async fn metrics(State(node): State<AppState>) -> impl IntoResponse {
+    let (head, acked) = {
+        let s = lock(node.writer.state());
+        (s.head, s.acked)
+    };
+    let c = &node.link_counters;
+    let connected = u8::from(node.link_status.borrow().connected);
+    let text = format!(
+        "# HELP stockpost_agent_outbox_pending Events committed but not yet acked by the hub.\n\
+         # TYPE stockpost_agent_outbox_pending gauge\nstockpost_agent_outbox_pending {}\n\
+         # HELP stockpost_agent_last_seq Last committed outbox sequence.\n\
+         # TYPE stockpost_agent_last_seq gauge\nstockpost_agent_last_seq {head}\n\
+         # HELP stockpost_agent_mqtt_connected 1 when connected to the broker.\n\
+         # TYPE stockpost_agent_mqtt_connected gauge\nstockpost_agent_mqtt_connected {connected}\n\
+         # TYPE stockpost_agent_batches_sent_total counter\nstockpost_agent_batches_sent_total {}\n\
+         # TYPE stockpost_agent_events_sent_total counter\nstockpost_agent_events_sent_total {}\n\
+         # TYPE stockpost_agent_bad_messages_total counter\nstockpost_agent_bad_messages_total {}\n\
+         # TYPE stockpost_agent_mqtt_connects_total counter\nstockpost_agent_mqtt_connects_total {}\n",
+        head - acked,
+        c.batches_sent.load(Ordering::Relaxed),
+        c.events_sent.load(Ordering::Relaxed),
+        c.bad_messages.load(Ordering::Relaxed),
+        c.connects.load(Ordering::Relaxed),
+    );
+    ([("content-type", "text/plain; version=0.0.4")], text)
+}

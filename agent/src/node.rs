@@ -1,0 +1,93 @@
+//! Assembles a running agent: store, step writer, MQTT link.
+
+use crate::config::AgentConfig;
+use crate::link::{self, LinkConfig, LinkCounters, LinkStatus};
+use crate::store::{AgentStore, AgentStoreError};
+use crate::writer::{self, AgentState, WriterConfig, WriterHandle};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Why the agent cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] AgentStoreError),
+    /// The MQTT settings are unusable.
+    #[error(transparent)]
+    Link(#[from] link::LinkError),
+    /// A thread could not start.
+    #[error("cannot start the step writer: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// A running agent.
+#[derive(Debug)]
+pub struct AgentNode {
+    /// The configuration it runs with.
+    pub config: AgentConfig,
+    /// Send steps here.
+    pub writer: WriterHandle,
+    /// Its store.
+    pub store: AgentStore,
+    /// The link's status.
+    pub link_status: watch::Receiver<LinkStatus>,
+    /// The link's counters.
+    pub link_counters: Arc<LinkCounters>,
+    shutdown: watch::Sender<bool>,
+    link_task: tokio::task::JoinHandle<()>,
+    writer_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl AgentNode {
+    /// Opens the store, loads the state, starts the writer and the link.
+    pub async fn start(config: AgentConfig) -> Result<Self, StartError> {
+        let (store, quarantined) = AgentStore::open(&config)?;
+        if let Some(moved) = quarantined {
+            tracing::error!(moved_to = %moved.display(), "the store was corrupt and was moved aside; starting empty");
+        }
+        let node = config.node();
+        let state = AgentState::load(&store, &node)?;
+        tracing::info!(node = %node, head = state.head, acked = state.acked, "agent state loaded");
+        let (writer, writer_thread) = writer::start(
+            store.clone(),
+            state,
+            WriterConfig {
+                max_group: config.store.max_steps_per_commit,
+                queue: config.store.step_queue,
+            },
+        )?;
+        let link_config = LinkConfig::from_agent(&config)?;
+        let (status_tx, link_status) = watch::channel(LinkStatus::default());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let link_counters = Arc::new(LinkCounters::default());
+        let link_task = tokio::spawn(link::run(
+            link_config,
+            store.clone(),
+            writer.clone(),
+            status_tx,
+            Arc::clone(&link_counters),
+            shutdown_rx,
+        ));
+        Ok(Self {
+            config,
+            writer,
+            store,
+            link_status,
+            link_counters,
+            shutdown,
+            link_task,
+            writer_thread: Some(writer_thread),
+        })
+    }
+
+    /// Stops the link; the writer stops when the last handle is dropped.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        let _ = (&mut self.link_task).await;
+        drop(self.writer);
+        if let Some(t) = self.writer_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
+}

@@ -1,0 +1,507 @@
+//! The step writer: the one thread that changes the agent's state and commits it.
+//!
+//! Every operator step, every prune of the outbox and every applied downlink batch goes
+//! through here. The writer takes the requests that are waiting (up to a bound), runs them one
+//! after another against the in-memory state, assigns gapless outbox sequence numbers, writes
+//! the events, the balance changes, the outbox entries and whatever else the step planned into
+//! ONE batch, commits it durably (one fsync for the whole group), and only then answers
+//! (invariant 3). If the commit fails, every step in the group is answered with an error and
+//! the in-memory state is reloaded from the store, so memory never runs ahead of disk and the
+//! outbox never has a gap.
+
+use crate::store::{encode, put_meta, seq_key, AgentStore, AgentStoreError};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use stockpost_common::domain::{
+    Event, EventBody, EventId, Item, NodeId, OperatorId, Sku, StationId, TaskId,
+};
+use stockpost_common::ledger::Ledger;
+use stockpost_common::wire::DownlinkItem;
+use stockpost_store::WriteBatch;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// The agent's in-memory state: a cache of what the store holds, changed only by the writer.
+#[derive(Debug)]
+pub struct AgentState {
+    /// This node.
+    pub node: NodeId,
+    /// The local stock view.
+    pub ledger: Ledger,
+    /// Last committed outbox seq.
+    pub head: u64,
+    /// Last seq acked by the hub.
+    pub acked: u64,
+    /// Last applied downlink seq.
+    pub down_applied: u64,
+    /// Item master data by SKU.
+    pub items: BTreeMap<Sku, Item>,
+}
+
+impl AgentState {
+    /// Loads the state from the store.
+    pub fn load(store: &AgentStore, node: &NodeId) -> Result<Self, AgentStoreError> {
+        let loaded = store.load(node)?;
+        Ok(Self {
+            node: node.clone(),
+            ledger: loaded.ledger,
+            head: loaded.head,
+            acked: loaded.acked,
+            down_applied: loaded.down_applied,
+            items: loaded
+                .items
+                .into_iter()
+                .map(|i| (i.sku.clone(), i))
+                .collect(),
+        })
+    }
+}
+
+/// One event a step wants recorded; the writer adds the id and the time.
+#[derive(Debug, Clone)]
+pub struct PlannedEvent {
+    /// What happened.
+    pub body: EventBody,
+    /// Who.
+    pub operator: Option<OperatorId>,
+    /// Where.
+    pub station: Option<StationId>,
+    /// Which task.
+    pub task: Option<TaskId>,
+}
+
+/// What a step writes besides its events.
+#[derive(Debug, Default)]
+pub struct StepPlan {
+    /// Events, in order.
+    pub events: Vec<PlannedEvent>,
+    /// Other writes (task and station state), committed in the same batch.
+    pub ops: WriteBatch,
+}
+
+/// A step refused by validation: nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRejected {
+    /// snake_case code.
+    pub code: String,
+    /// A sentence the operator can act on.
+    pub message: String,
+    /// Anything the caller wants back (e.g. the station state).
+    pub response: serde_json::Value,
+}
+
+/// The body of a step: runs on the writer thread with the state locked.
+///
+/// Contract: it must leave the state unchanged when it returns `Err`; when it returns `Ok`, the
+/// changes it made are committed together with `plan`.
+pub type StepFn = Box<
+    dyn FnOnce(&mut AgentState, &mut StepPlan) -> Result<serde_json::Value, StepRejected> + Send,
+>;
+
+/// What a committed step produced.
+#[derive(Debug, Clone)]
+pub struct StepCommitted {
+    /// The step's response value.
+    pub response: serde_json::Value,
+    /// The ids of the events it recorded.
+    pub events: Vec<EventId>,
+}
+
+/// The outcome of a step.
+#[derive(Debug, Clone)]
+pub enum StepOutcome {
+    /// Durable.
+    Committed(StepCommitted),
+    /// Refused; nothing changed.
+    Rejected(StepRejected),
+}
+
+/// Why a step could not be committed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriterError {
+    /// The store failed; the step was not recorded.
+    #[error("storage failed, the step was not recorded: {0}")]
+    Storage(String),
+    /// A planned event broke a rule (a bug in the step logic).
+    #[error("the step produced an invalid event: {0}")]
+    InvalidEvent(String),
+    /// The writer has stopped.
+    #[error("the agent is shutting down")]
+    Closed,
+    /// Too many steps are waiting.
+    #[error("too many steps are waiting to be written; try again")]
+    Busy,
+}
+
+enum Request {
+    Step {
+        f: StepFn,
+        at_ms: i64,
+        reply: oneshot::Sender<Result<StepOutcome, WriterError>>,
+    },
+    Prune {
+        up_to: u64,
+    },
+    Downlink {
+        first_seq: u64,
+        items: Vec<DownlinkItem>,
+        reply: oneshot::Sender<Result<u64, WriterError>>,
+    },
+}
+
+/// A handle to send work to the writer (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<Request>,
+    state: Arc<Mutex<AgentState>>,
+    head: watch::Receiver<u64>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Step { at_ms, .. } => write!(f, "Step(at {at_ms})"),
+            Request::Prune { up_to } => write!(f, "Prune({up_to})"),
+            Request::Downlink {
+                first_seq, items, ..
+            } => write!(f, "Downlink({first_seq}, {})", items.len()),
+        }
+    }
+}
+
+/// Locks the state, recovering from a poisoned lock (a panic elsewhere must not stop the node).
+pub fn lock(state: &Mutex<AgentState>) -> MutexGuard<'_, AgentState> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl WriterHandle {
+    /// Runs a step and waits until it is durable (or rejected).
+    pub async fn step(&self, at_ms: i64, f: StepFn) -> Result<StepOutcome, WriterError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .try_send(Request::Step { f, at_ms, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => WriterError::Busy,
+                mpsc::error::TrySendError::Closed(_) => WriterError::Closed,
+            })?;
+        answer.await.map_err(|_| WriterError::Closed)?
+    }
+
+    /// Deletes outbox entries up to `up_to` (the hub acked them). Fire and forget: a prune that
+    /// does not fit in the queue is retried by the link with the next ack.
+    pub fn prune(&self, up_to: u64) -> bool {
+        self.tx.try_send(Request::Prune { up_to }).is_ok()
+    }
+
+    /// Applies downlink items numbered from `first_seq`; returns the new applied seq.
+    pub async fn downlink(
+        &self,
+        first_seq: u64,
+        items: Vec<DownlinkItem>,
+    ) -> Result<u64, WriterError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Request::Downlink {
+                first_seq,
+                items,
+                reply,
+            })
+            .await
+            .map_err(|_| WriterError::Closed)?;
+        answer.await.map_err(|_| WriterError::Closed)?
+    }
+
+    /// The shared state, for reads (GET handlers, status).
+    pub fn state(&self) -> &Arc<Mutex<AgentState>> {
+        &self.state
+    }
+
+    /// Watches the last committed outbox seq.
+    pub fn head(&self) -> watch::Receiver<u64> {
+        self.head.clone()
+    }
+}
+
+/// Bounds of the writer.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    /// Most requests handled in one commit.
+    pub max_group: usize,
+    /// Bound of the request queue.
+    pub queue: usize,
+}
+
+/// Starts the writer thread over `store` with `state` loaded from it.
+pub fn start(
+    store: AgentStore,
+    state: AgentState,
+    config: WriterConfig,
+) -> std::io::Result<(WriterHandle, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = mpsc::channel(config.queue.max(1));
+    let (head_tx, head_rx) = watch::channel(state.head);
+    let state = Arc::new(Mutex::new(state));
+    let handle = WriterHandle {
+        tx,
+        state: Arc::clone(&state),
+        head: head_rx,
+    };
+    let join = std::thread::Builder::new()
+        .name("step-writer".into())
+        .spawn(move || writer_loop(store, state, rx, head_tx, config.max_group.max(1)))?;
+    Ok((handle, join))
+}
+
+enum Reply {
+    Step(
+        oneshot::Sender<Result<StepOutcome, WriterError>>,
+        StepCommitted,
+    ),
+    Downlink(oneshot::Sender<Result<u64, WriterError>>, u64),
+}
+
+fn writer_loop(
+    store: AgentStore,
+    state: Arc<Mutex<AgentState>>,
+    mut rx: mpsc::Receiver<Request>,
+    head_tx: watch::Sender<u64>,
+    max_group: usize,
+) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut group = vec![first];
+        while group.len() < max_group {
+            match rx.try_recv() {
+                Ok(r) => group.push(r),
+                Err(_) => break,
+            }
+        }
+        let mut guard = lock(&state);
+        let mut batch = WriteBatch::new();
+        let mut replies: Vec<Reply> = Vec::new();
+        let mut broken: Option<WriterError> = None;
+        for request in group {
+            if let Some(err) = &broken {
+                fail(request, err.clone());
+                continue;
+            }
+            match request {
+                Request::Step { f, at_ms, reply } => {
+                    let mut plan = StepPlan::default();
+                    match f(&mut guard, &mut plan) {
+                        Err(rejected) => {
+                            let _ = reply.send(Ok(StepOutcome::Rejected(rejected)));
+                        }
+                        Ok(response) => match record(&mut guard, &mut batch, plan, at_ms) {
+                            Ok(events) => {
+                                replies.push(Reply::Step(reply, StepCommitted { response, events }))
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(e.clone()));
+                                broken = Some(e);
+                            }
+                        },
+                    }
+                }
+                Request::Prune { up_to } => {
+                    let to = up_to.min(guard.head);
+                    if to > guard.acked {
+                        for seq in guard.acked + 1..=to {
+                            batch.delete("outbox", seq_key(seq).to_vec());
+                        }
+                        guard.acked = to;
+                        put_meta(&mut batch, "acked", to);
+                    }
+                }
+                Request::Downlink {
+                    first_seq,
+                    items,
+                    reply,
+                } => match apply_downlink(&mut guard, &mut batch, first_seq, items) {
+                    Ok(seq) => replies.push(Reply::Downlink(reply, seq)),
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                },
+            }
+        }
+        let result = if broken.is_some() {
+            Err(broken.unwrap_or(WriterError::Closed))
+        } else if batch.is_empty() {
+            Ok(())
+        } else {
+            store
+                .commit(batch)
+                .map_err(|e| WriterError::Storage(e.to_string()))
+        };
+        match result {
+            Ok(()) => {
+                for reply in replies {
+                    match reply {
+                        Reply::Step(tx, done) => {
+                            let _ = tx.send(Ok(StepOutcome::Committed(done)));
+                        }
+                        Reply::Downlink(tx, seq) => {
+                            let _ = tx.send(Ok(seq));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commit failed; reloading the agent state from the store");
+                for reply in replies {
+                    match reply {
+                        Reply::Step(tx, _) => {
+                            let _ = tx.send(Err(e.clone()));
+                        }
+                        Reply::Downlink(tx, _) => {
+                            let _ = tx.send(Err(e.clone()));
+                        }
+                    }
+                }
+                let node = guard.node.clone();
+                match AgentState::load(&store, &node) {
+                    Ok(fresh) => *guard = fresh,
+                    Err(load_error) => {
+                        tracing::error!(error = %load_error, "cannot reload the state; stopping the writer");
+                        return;
+                    }
+                }
+            }
+        }
+        let head = guard.head;
+        drop(guard);
+        head_tx.send_replace(head);
+    }
+}
+
+fn fail(request: Request, err: WriterError) {
+    match request {
+        Request::Step { reply, .. } => {
+            let _ = reply.send(Err(err));
+        }
+        Request::Downlink { reply, .. } => {
+            let _ = reply.send(Err(err));
+        }
+        Request::Prune { .. } => {}
+    }
+}
+
+/// Numbers, applies and writes a step's events.
+fn record(
+    state: &mut AgentState,
+    batch: &mut WriteBatch,
+    plan: StepPlan,
+    at_ms: i64,
+) -> Result<Vec<EventId>, WriterError> {
+    let mut events = Vec::with_capacity(plan.events.len());
+    for (i, planned) in plan.events.into_iter().enumerate() {
+        let event = Event {
+            id: EventId {
+                node: state.node.clone(),
+                seq: state.head + 1 + i as u64,
+            },
+            at_ms,
+            operator: planned.operator,
+            station: planned.station,
+            task: planned.task,
+            body: planned.body,
+        };
+        event
+            .validate()
+            .map_err(|e| WriterError::InvalidEvent(e.to_string()))?;
+        events.push(event);
+    }
+    let mut ids = Vec::with_capacity(events.len());
+    for event in &events {
+        let applied = state
+            .ledger
+            .apply(event)
+            .map_err(|e| WriterError::InvalidEvent(e.to_string()))?;
+        for change in &applied.changes {
+            let key =
+                encode("balances", &change.key).map_err(|e| WriterError::Storage(e.to_string()))?;
+            if change.after.is_zero() {
+                batch.delete("balances", key);
+            } else {
+                let value = encode("balances", &change.after)
+                    .map_err(|e| WriterError::Storage(e.to_string()))?;
+                batch.put("balances", key, value);
+            }
+        }
+        for (node, sku, totals) in &applied.totals {
+            let key =
+                encode("totals", &(node, sku)).map_err(|e| WriterError::Storage(e.to_string()))?;
+            let value =
+                encode("totals", totals).map_err(|e| WriterError::Storage(e.to_string()))?;
+            batch.put("totals", key, value);
+        }
+        let value = encode("outbox", event).map_err(|e| WriterError::Storage(e.to_string()))?;
+        batch.put("outbox", seq_key(event.id.seq).to_vec(), value);
+        state.head = event.id.seq;
+        ids.push(event.id.clone());
+    }
+    if !ids.is_empty() {
+        put_meta(batch, "head", state.head);
+    }
+    for op in plan.ops.ops() {
+        match op {
+            stockpost_store::Op::Put { tree, key, value } => {
+                batch.put(tree, key.clone(), value.clone());
+            }
+            stockpost_store::Op::Delete { tree, key } => {
+                batch.delete(tree, key.clone());
+            }
+        }
+    }
+    Ok(ids)
+}
+
+fn apply_downlink(
+    state: &mut AgentState,
+    batch: &mut WriteBatch,
+    first_seq: u64,
+    items: Vec<DownlinkItem>,
+) -> Result<u64, WriterError> {
+    let storage = |e: AgentStoreError| WriterError::Storage(e.to_string());
+    for (i, item) in items.into_iter().enumerate() {
+        let seq = first_seq + i as u64;
+        if seq <= state.down_applied {
+            continue;
+        }
+        match item {
+            DownlinkItem::ItemUpsert(item) => {
+                batch.put(
+                    "items",
+                    item.sku.as_str().as_bytes().to_vec(),
+                    encode("items", &item).map_err(storage)?,
+                );
+                state.items.insert(item.sku.clone(), item);
+            }
+            DownlinkItem::LocationUpsert { code, info } => {
+                batch.put(
+                    "locations",
+                    code.as_str().as_bytes().to_vec(),
+                    encode("locations", &info).map_err(storage)?,
+                );
+                let node = state.node.clone();
+                state.ledger.set_location(&node, &code, info);
+            }
+            DownlinkItem::Task(spec) => {
+                batch.put(
+                    "tasks",
+                    spec.id.as_str().as_bytes().to_vec(),
+                    encode("tasks", &spec).map_err(storage)?,
+                );
+            }
+            DownlinkItem::TaskCancel { task } => {
+                batch.delete("tasks", task.as_str().as_bytes().to_vec());
+            }
+            DownlinkItem::Cancel { .. } | DownlinkItem::AdjustmentApproved { .. } => {
+                // Recorded as applied; the station runtime reacts to these once tasks exist.
+            }
+        }
+        state.down_applied = seq;
+    }
+    put_meta(batch, "down_applied", state.down_applied);
+    Ok(state.down_applied)
+}

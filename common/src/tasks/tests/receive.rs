@@ -1,0 +1,133 @@
+#![allow(clippy::unwrap_used)]
+
+use super::world::*;
+use crate::domain::{Date, EventBody, Lot, StockRef, StockStatus};
+use crate::tasks::{ErrorCode, ExpectScan, TaskKind, TaskStatus};
+
+fn asn() -> Driver {
+    let mut v = world();
+    let mut t = task(
+        "RCV-1",
+        TaskKind::Receive,
+        vec![line("MUG-BLUE", "24", None), line("PILL", "2", None)],
+    );
+    t.doc = Some(doc("ASN-1001"));
+    v.put_spec(t);
+    let mut dr = Driver::new(v, "hh-1", &[TaskKind::Receive]);
+    dr.ok("U:op-1");
+    dr
+}
+
+#[test]
+fn a_receipt_against_a_notice_records_receive_events_and_creates_putaway_tasks() {
+    let mut dr = asn();
+    assert_eq!(dr.expect_scan(), ExpectScan::Item);
+    dr.ok(&mug_case());
+    dr.ok(&mug_case());
+    assert_eq!(dr.expect_scan(), ExpectScan::QuantityOrConfirm);
+    let ev = dr.ok("C:CONFIRM");
+    assert_eq!(
+        ev,
+        vec![EventBody::Receive {
+            location: loc("DOCK-1"),
+            stock: StockRef::plain(sku("MUG-BLUE")),
+            qty: q("24"),
+            status: StockStatus::Available,
+            inbound: Some(doc("ASN-1001")),
+        }]
+    );
+    assert!(dr.view.task(&tid("RCV-1-PA1")).is_some());
+    dr.ok(&pill("L42"));
+    dr.ok("Q:2");
+    let ev = dr.ok("C:CONFIRM");
+    let EventBody::Receive { stock, qty, .. } = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(stock.lot, Some(Lot::new("L42").unwrap()));
+    assert_eq!(stock.expiry, Some(Date::new(2027, 12, 31).unwrap()));
+    assert_eq!(*qty, q("2"));
+    assert_eq!(
+        dr.view.task(&tid("RCV-1")).map(|r| r.progress.status),
+        Some(TaskStatus::Done)
+    );
+    assert_eq!(at(&dr.view, "MUG-BLUE", "DOCK-1"), d("24"));
+}
+
+#[test]
+fn over_receipt_against_a_notice_is_rejected() {
+    let mut dr = asn();
+    dr.ok(&mug_case());
+    dr.ok(&mug_case());
+    let msg = dr.rejected(&mug_each(), ErrorCode::OverReceipt);
+    assert!(msg.contains("ASN-1001 expects 24 of MUG-BLUE"), "{msg}");
+    dr.rejected("Q:3", ErrorCode::OverReceipt);
+}
+
+#[test]
+fn an_item_not_on_the_notice_is_rejected() {
+    let mut dr = asn();
+    let msg = dr.rejected(&pen_each(), ErrorCode::WrongItem);
+    assert!(msg.contains("PEN is not on ASN-1001"), "{msg}");
+}
+
+#[test]
+fn a_lot_controlled_item_without_a_lot_is_rejected() {
+    let mut dr = asn();
+    dr.rejected(&pill_each(), ErrorCode::LotRequired);
+    let no_expiry = format!("]C101{}10L1", pill_each());
+    dr.rejected(&no_expiry, ErrorCode::ExpiryRequired);
+}
+
+#[test]
+fn a_notice_closes_short_with_the_short_command() {
+    let mut dr = asn();
+    dr.rejected("C:CONFIRM", ErrorCode::NothingToConfirm);
+    dr.ok(&mug_case());
+    dr.rejected("C:SHORT", ErrorCode::UnconfirmedScans);
+    dr.ok("C:CONFIRM");
+    dr.ok("C:SHORT");
+    assert_eq!(
+        dr.view.task(&tid("RCV-1")).map(|r| r.progress.status),
+        Some(TaskStatus::Done)
+    );
+}
+
+#[test]
+fn a_product_scan_with_no_task_starts_a_blind_receipt() {
+    let mut dr = Driver::new(world(), "hh-1", &[TaskKind::Receive, TaskKind::Putaway]);
+    dr.ok("U:op-1");
+    assert_eq!(dr.expect_scan(), ExpectScan::Task);
+    dr.ok(&mug_each());
+    let blind = dr.station.work().unwrap().record.spec.clone();
+    assert!(blind.blind);
+    dr.ok(&phone("SN1"));
+    dr.rejected(&phone("SN1"), ErrorCode::DuplicateSerial);
+    dr.rejected("Q:2", ErrorCode::SerialQuantity);
+    dr.ok(&phone("SN2"));
+    let ev = dr.ok("C:CONFIRM");
+    assert_eq!(ev.len(), 3);
+    assert!(ev
+        .iter()
+        .all(|e| matches!(e, EventBody::Receive { inbound: None, .. })));
+    dr.ok("C:CONFIRM");
+    let r = dr.view.task(&blind.id).unwrap();
+    assert_eq!(r.progress.status, TaskStatus::Done);
+    assert_eq!(r.spec.lines.len(), 3);
+    // The three putaway tasks wait for a station.
+    assert_eq!(dr.view.open_tasks_of(TaskKind::Putaway).len(), 3);
+}
+
+#[test]
+fn a_blind_receipt_without_a_dock_asks_for_the_receiving_location() {
+    let mut v = Driver::new(world(), "hh-2", &[TaskKind::Receive]);
+    let mut config = v.station.config().clone();
+    config.receiving_location = None;
+    v.station = crate::tasks::Station::new(config);
+    v.ok("U:op-1");
+    v.ok(&mug_each());
+    v.ok("C:CONFIRM");
+    assert_eq!(v.expect_scan(), ExpectScan::Location);
+    v.rejected("L:A-01-01", ErrorCode::WrongLocation);
+    let ev = v.ok("L:DOCK-1");
+    assert_eq!(ev.len(), 1);
+}

@@ -1,0 +1,363 @@
+//! hub.toml: the hub's configuration, validated at start with errors that name the key.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Malformed TOML or unknown/mistyped keys.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// toml's message, naming the key and line.
+        message: String,
+    },
+    /// A value is not acceptable.
+    #[error("config key `{key}`: {reason}")]
+    Invalid {
+        /// The key, dotted.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// The whole hub configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubConfig {
+    /// Where the store lives.
+    pub data_dir: PathBuf,
+    /// HTTP API and dashboard.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// MQTT connection (and the embedded broker).
+    #[serde(default)]
+    pub mqtt: MqttConfig,
+    /// The embedded store.
+    #[serde(default)]
+    pub store: StoreSection,
+    /// Ingest bounds.
+    #[serde(default)]
+    pub ingest: IngestConfig,
+    /// API tokens.
+    #[serde(default)]
+    pub auth: AuthConfig,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Listen address.
+    pub listen: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+        }
+    }
+}
+
+/// `[mqtt]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// Broker `host:port` to connect to (for the embedded broker: where it listens).
+    pub address: String,
+    /// Run the embedded broker (needs the `embedded-broker` build feature).
+    pub embedded_broker: bool,
+    /// MQTT username.
+    pub username: Option<String>,
+    /// File holding the MQTT password.
+    pub password_file: Option<PathBuf>,
+    /// Stable client id (the broker keeps the persistent session under it).
+    pub client_id: String,
+    /// Shared-subscription group, for several hub replicas.
+    pub share_group: Option<String>,
+    /// Keep-alive in seconds.
+    pub keep_alive_secs: u64,
+    /// Connect timeout in seconds.
+    pub connect_timeout_secs: u64,
+    /// Back-off bounds.
+    pub reconnect_min_ms: u64,
+    /// Back-off bounds.
+    pub reconnect_max_ms: u64,
+    /// rumqttc request channel bound.
+    pub request_channel_capacity: usize,
+    /// Largest MQTT packet, bytes.
+    pub max_packet_bytes: usize,
+    /// Most unacked incoming QoS 1 messages the broker may send us.
+    pub inflight: u16,
+    /// TLS CA (PEM).
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        Self {
+            address: "127.0.0.1:1883".into(),
+            embedded_broker: false,
+            username: None,
+            password_file: None,
+            client_id: "stockpost-hub".into(),
+            share_group: None,
+            keep_alive_secs: 15,
+            connect_timeout_secs: 5,
+            reconnect_min_ms: 200,
+            reconnect_max_ms: 10_000,
+            request_channel_capacity: 1024,
+            max_packet_bytes: 2 * 1024 * 1024,
+            inflight: 100,
+            tls_ca_file: None,
+        }
+    }
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    /// `sled` or `redb`.
+    pub backend: String,
+    /// Cache, bytes.
+    pub cache_bytes: u64,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            backend: "redb".into(),
+            cache_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[ingest]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Most incoming batches applied in one commit.
+    pub max_batches_per_commit: usize,
+    /// Bound of the queue between MQTT and the ingest writer.
+    pub queue: usize,
+    /// At most one resend request per node per this interval.
+    pub resend_interval_ms: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_batches_per_commit: 64,
+            queue: 256,
+            resend_interval_ms: 1_000,
+        }
+    }
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// `[[auth.tokens]]`
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// One API token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who it belongs to (shown in the audit trail).
+    pub name: String,
+    /// The token itself.
+    pub token: Option<String>,
+    /// Or its SHA-256, hex.
+    pub sha256: Option<String>,
+    /// viewer, operator, approver or admin.
+    pub role: String,
+}
+
+impl HubConfig {
+    /// Reads, parses, applies environment overrides and validates.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("STOCKPOST_"))
+            .collect();
+        Self::from_toml(&text, path, &env)
+    }
+
+    /// Parses `text`, applies `env` overrides (`STOCKPOST_DATA_DIR`, `STOCKPOST_HTTP_ADDR`,
+    /// `STOCKPOST_MQTT_ADDR`) and validates.
+    pub fn from_toml(
+        text: &str,
+        path: &Path,
+        env: &[(String, String)],
+    ) -> Result<Self, ConfigError> {
+        let mut config: HubConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        for (key, value) in env {
+            match key.as_str() {
+                "STOCKPOST_DATA_DIR" => config.data_dir = PathBuf::from(value),
+                "STOCKPOST_HTTP_ADDR" => config.http.listen = value.clone(),
+                "STOCKPOST_MQTT_ADDR" => config.mqtt.address = value.clone(),
+                _ => {}
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
+        self.http.listen.parse::<SocketAddr>().map_err(|e| {
+            invalid(
+                "http.listen",
+                format!("{:?} is not host:port ({e})", self.http.listen),
+            )
+        })?;
+        split_host_port(&self.mqtt.address).map_err(|reason| invalid("mqtt.address", reason))?;
+        if self.mqtt.client_id.is_empty() {
+            return Err(invalid(
+                "mqtt.client_id",
+                "must not be empty (persistent sessions need it)",
+            ));
+        }
+        if self.mqtt.reconnect_min_ms == 0
+            || self.mqtt.reconnect_max_ms < self.mqtt.reconnect_min_ms
+        {
+            return Err(invalid(
+                "mqtt.reconnect_max_ms",
+                "must be at least mqtt.reconnect_min_ms, which must be above 0",
+            ));
+        }
+        if self.mqtt.inflight == 0 || self.mqtt.request_channel_capacity == 0 {
+            return Err(invalid(
+                "mqtt.inflight",
+                "it and mqtt.request_channel_capacity must be at least 1",
+            ));
+        }
+        if !matches!(self.store.backend.as_str(), "sled" | "redb") {
+            return Err(invalid(
+                "store.backend",
+                format!("{:?} is not sled or redb", self.store.backend),
+            ));
+        }
+        if self.ingest.max_batches_per_commit == 0 || self.ingest.queue == 0 {
+            return Err(invalid(
+                "ingest.max_batches_per_commit",
+                "it and ingest.queue must be at least 1",
+            ));
+        }
+        for (i, token) in self.auth.tokens.iter().enumerate() {
+            let key = format!("auth.tokens[{i}]");
+            if !matches!(
+                token.role.as_str(),
+                "viewer" | "operator" | "approver" | "admin"
+            ) {
+                return Err(invalid(
+                    &format!("{key}.role"),
+                    format!(
+                        "{:?} is not viewer, operator, approver or admin",
+                        token.role
+                    ),
+                ));
+            }
+            match (&token.token, &token.sha256) {
+                (Some(t), None) if t.len() >= 16 => {}
+                (Some(_), None) => {
+                    return Err(invalid(
+                        &format!("{key}.token"),
+                        "must be at least 16 characters",
+                    ))
+                }
+                (None, Some(h)) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {}
+                (None, Some(_)) => {
+                    return Err(invalid(&format!("{key}.sha256"), "must be 64 hex digits"))
+                }
+                _ => return Err(invalid(&key, "give exactly one of token or sha256")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Splits `host:port`.
+pub fn split_host_port(address: &str) -> Result<(String, u16), String> {
+    let (host, port) = address
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{address:?} is not host:port"))?;
+    if host.is_empty() {
+        return Err(format!("{address:?} has no host"));
+    }
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{address:?} has no valid port"))?;
+    Ok((host.trim_matches(['[', ']']).to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_role_names_its_key() {
+        let text = "data_dir = \"/x\"\n[[auth.tokens]]\nname = \"a\"\ntoken = \"0123456789abcdef\"\nrole = \"boss\"\n";
+        let e = HubConfig::from_toml(text, Path::new("hub.toml"), &[])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("config key `auth.tokens[0].role`: \"boss\" is not viewer, operator, approver or admin")
+        );
+    }
+
+    #[test]
+    fn environment_overrides_win_over_the_file() -> Result<(), ConfigError> {
+        let env = vec![(
+            "STOCKPOST_MQTT_ADDR".to_string(),
+            "0.0.0.0:1999".to_string(),
+        )];
+        let c = HubConfig::from_toml("data_dir = \"/x\"\n", Path::new("hub.toml"), &env)?;
+        assert_eq!(c.mqtt.address, "0.0.0.0:1999");
+        Ok(())
+    }
+
+    #[test]
+    fn the_shipped_hub_toml_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/hub.toml");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(!text.is_empty(), "config/hub.toml is shipped");
+        if let Err(e) = HubConfig::from_toml(&text, &path, &[]) {
+            panic!("{e}");
+        }
+    }
+}

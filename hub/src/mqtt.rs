@@ -1,0 +1,242 @@
+//! The hub's MQTT side: subscribes to every node's uplink, hands batches to the ingest writer,
+//! publishes acks and resend requests, and PUBACKs each packet only after the writer released
+//! it (manual acks, after the durable commit).
+
+use crate::config::{split_host_port, HubConfig};
+use crate::ingest::{IngestHandle, IngestRequest, Outgoing};
+use crate::store::Quarantined;
+use rand::Rng;
+use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, Publish, QoS, Transport};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use stockpost_common::domain::NodeId;
+use stockpost_common::sync::{topics, ReceiverTransmit};
+use stockpost_common::wire::{self, Limits, Message};
+use tokio::sync::{mpsc, watch};
+
+/// Counters for metrics.
+#[derive(Debug, Default)]
+pub struct MqttCounters {
+    /// Messages received.
+    pub received: AtomicU64,
+    /// Messages rejected before ingest (bad envelope, wrong node, …).
+    pub rejected: AtomicU64,
+    /// Connections made.
+    pub connects: AtomicU64,
+    /// Whether connected now.
+    pub connected: AtomicBool,
+}
+
+/// Builds the hub's MQTT options; every delivery-relevant option is explicit.
+pub fn options(config: &HubConfig) -> Result<MqttOptions, String> {
+    let (host, port) = split_host_port(&config.mqtt.address)?;
+    let mut options = MqttOptions::new(config.mqtt.client_id.clone(), host, port);
+    options
+        .set_clean_session(false)
+        .set_manual_acks(true)
+        .set_keep_alive(Duration::from_secs(config.mqtt.keep_alive_secs))
+        .set_max_packet_size(config.mqtt.max_packet_bytes, config.mqtt.max_packet_bytes)
+        .set_inflight(config.mqtt.inflight)
+        .set_request_channel_capacity(config.mqtt.request_channel_capacity);
+    if let Some(user) = &config.mqtt.username {
+        let password = match &config.mqtt.password_file {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| format!("mqtt.password_file {}: {e}", p.display()))?,
+            None => String::new(),
+        };
+        options.set_credentials(
+            user.clone(),
+            password.lines().next().unwrap_or("").to_string(),
+        );
+    }
+    if let Some(ca) = &config.mqtt.tls_ca_file {
+        let ca =
+            std::fs::read(ca).map_err(|e| format!("mqtt.tls_ca_file {}: {e}", ca.display()))?;
+        options.set_transport(Transport::tls(ca, None, None));
+    }
+    Ok(options)
+}
+
+/// Why a message was refused: the node and seq when known, and the reason.
+type Refusal = (Option<String>, Option<u64>, String);
+
+fn classify(publish: &Publish, limits: &Limits) -> Result<(NodeId, wire::Envelope), Refusal> {
+    let topic_node = match topics::parse(&publish.topic) {
+        Some(topics::Topic::Up(n)) | Some(topics::Topic::Status(n)) => n,
+        _ => return Err((None, None, format!("unexpected topic {}", publish.topic))),
+    };
+    let envelope = wire::decode(&publish.payload, limits)
+        .map_err(|e| (Some(topic_node.clone()), None, e.to_string()))?;
+    if envelope.node.as_str() != topic_node {
+        return Err((
+            Some(topic_node.clone()),
+            Some(envelope.seq),
+            format!(
+                "envelope says node {} but it was published on the topic of node {topic_node}",
+                envelope.node
+            ),
+        ));
+    }
+    Ok((envelope.node.clone(), envelope))
+}
+
+/// Runs the hub's MQTT loop until `shutdown` turns true.
+pub async fn run(
+    config: HubConfig,
+    ingest: IngestHandle<Publish>,
+    mut outgoing: mpsc::Receiver<Outgoing<Publish>>,
+    counters: Arc<MqttCounters>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), String> {
+    let options = options(&config)?;
+    let (client, mut eventloop) = AsyncClient::new(options, config.mqtt.request_channel_capacity);
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_connection_timeout(config.mqtt.connect_timeout_secs);
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
+    let limits = Limits::DEFAULT;
+    let min_ms = config.mqtt.reconnect_min_ms;
+    let max_ms = config.mqtt.reconnect_max_ms;
+    let mut backoff_ms = min_ms;
+    let subscriptions = topics::hub_subscriptions(config.mqtt.share_group.as_deref());
+
+    // Publishing acks and releasing packets runs beside the event loop.
+    let publisher = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            while let Some(o) = outgoing.recv().await {
+                match o {
+                    Outgoing::Ack { node, transmit } => {
+                        let (message, seq) = match transmit {
+                            ReceiverTransmit::Ack(seq) => (Message::Ack { applied_seq: seq }, seq),
+                            ReceiverTransmit::ResendRequest(from) => {
+                                (Message::ResendRequest { from_seq: from }, from)
+                            }
+                        };
+                        match wire::encode(&message, &node, seq) {
+                            Ok(bytes) => {
+                                if let Err(e) = client
+                                    .publish(topics::down(&node), QoS::AtLeastOnce, false, bytes)
+                                    .await
+                                {
+                                    tracing::warn!(error = %e, "ack not queued");
+                                }
+                            }
+                            Err(e) => tracing::error!(error = %e, "ack does not encode"),
+                        }
+                    }
+                    Outgoing::Release(publish) => {
+                        if let Err(e) = client.ack(&publish).await {
+                            tracing::debug!(error = %e, "puback not queued");
+                        }
+                    }
+                }
+            }
+        })
+    };
+
+    // Requests waiting for room in the ingest queue. The event loop keeps being polled while
+    // they wait (pings, PUBACKs, acks must flow), and the broker sends at most its in-flight
+    // window of unacked messages, which bounds this buffer.
+    let mut waiting: std::collections::VecDeque<IngestRequest<Publish>> =
+        std::collections::VecDeque::new();
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() { break; }
+                continue;
+            }
+            permit = ingest.tx.reserve(), if !waiting.is_empty() => {
+                match permit {
+                    Ok(permit) => {
+                        if let Some(request) = waiting.pop_front() {
+                            permit.send(request);
+                        }
+                        continue;
+                    }
+                    Err(_) => break,
+                }
+            }
+            event = eventloop.poll() => event,
+        };
+        match event {
+            Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
+                backoff_ms = min_ms;
+                counters.connects.fetch_add(1, Ordering::Relaxed);
+                counters.connected.store(true, Ordering::Relaxed);
+                for topic in &subscriptions {
+                    if let Err(e) = client.try_subscribe(topic.clone(), QoS::AtLeastOnce) {
+                        tracing::warn!(error = %e, "subscribe not queued");
+                    }
+                }
+            }
+            Ok(MqttEvent::Incoming(Packet::Publish(publish))) => {
+                counters.received.fetch_add(1, Ordering::Relaxed);
+                let request = match classify(&publish, &limits) {
+                    Ok((node, envelope)) => match envelope.message {
+                        Message::EventBatch { events } => IngestRequest::Batch {
+                            node,
+                            events,
+                            token: publish,
+                        },
+                        Message::NodeStatus {
+                            online,
+                            outbox_pending,
+                            last_seq,
+                        } => IngestRequest::Status {
+                            node,
+                            online,
+                            head: last_seq,
+                            pending: outbox_pending,
+                            token: publish,
+                        },
+                        Message::DownlinkAck { .. } => {
+                            // The downlink sender arrives with the hub's dispatch; nothing to do yet.
+                            let _ = client.try_ack(&publish);
+                            continue;
+                        }
+                        other => {
+                            counters.rejected.fetch_add(1, Ordering::Relaxed);
+                            IngestRequest::Quarantine {
+                                item: Quarantined {
+                                    node: Some(node.to_string()),
+                                    seq: Some(envelope.seq),
+                                    reason: format!("a node may not send {}", other.kind()),
+                                    at_ms: 0,
+                                    raw: publish.payload.to_vec(),
+                                },
+                                token: publish,
+                            }
+                        }
+                    },
+                    Err((node, seq, reason)) => {
+                        counters.rejected.fetch_add(1, Ordering::Relaxed);
+                        IngestRequest::Quarantine {
+                            item: Quarantined {
+                                node,
+                                seq,
+                                reason,
+                                at_ms: 0,
+                                raw: publish.payload.to_vec(),
+                            },
+                            token: publish,
+                        }
+                    }
+                };
+                waiting.push_back(request);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                counters.connected.store(false, Ordering::Relaxed);
+                tracing::warn!(error = %e, "mqtt connection lost; reconnecting");
+                let jitter = rand::rng().random_range(0..=backoff_ms / 2);
+                tokio::time::sleep(Duration::from_millis(backoff_ms / 2 + jitter)).await;
+                backoff_ms = (backoff_ms * 2).min(max_ms);
+            }
+        }
+    }
+    publisher.abort();
+    let _ = client.try_disconnect();
+    Ok(())
+}

@@ -1,0 +1,341 @@
+//! Sync benchmarks through a real Mosquitto (started on a free port): hub ingest with 1, 10 and 100
+//! simulated nodes (durable at the hub), catch-up of a real agent that queued 100,000 events while
+//! offline, and raw Mosquitto QoS 1 throughput on this machine as the reference.
+//!
+//! Run: cargo run --release -p stockpost-tests --bin stockpost-bench-sync [-- --quick]
+//! Prints a Markdown table (docs/benchmarks.md).
+
+use anyhow::Context;
+use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use stockpost_agent::node::AgentNode;
+use stockpost_agent::writer::{lock as agent_lock, PlannedEvent, StepOutcome};
+use stockpost_common::domain::{
+    Event, EventBody, EventId, LocationCode, NodeId, Qty, Sku, StockRef, StockStatus,
+};
+use stockpost_common::sync::{topics, Sender, SenderConfig};
+use stockpost_common::wire::{self, Limits, Message};
+use stockpost_hub::ingest::lock as hub_lock;
+use stockpost_hub::node::HubNode;
+use stockpost_tests::fleet::{agent_config, hub_config};
+use stockpost_tests::mosquitto::Mosquitto;
+
+fn receipt(node: &NodeId, seq: u64) -> anyhow::Result<Event> {
+    Ok(Event {
+        id: EventId {
+            node: node.clone(),
+            seq,
+        },
+        at_ms: 1_800_000_000_000,
+        operator: None,
+        station: None,
+        task: None,
+        body: EventBody::Receive {
+            location: LocationCode::new("RCV-1")?,
+            stock: StockRef::plain(Sku::new(format!("SKU-{}", seq % 500))?),
+            qty: Qty::from_str("1")?,
+            status: StockStatus::Available,
+            inbound: None,
+        },
+    })
+}
+
+/// A simulated node: events in memory, the real `Sender` state machine, a real MQTT client.
+async fn sim_node(node: NodeId, events: u64, mqtt: (String, u16)) -> anyhow::Result<()> {
+    let mut options = MqttOptions::new(format!("bench-{node}"), mqtt.0, mqtt.1);
+    options
+        .set_clean_session(false)
+        .set_keep_alive(Duration::from_secs(30))
+        .set_max_packet_size(2 << 20, 2 << 20)
+        .set_inflight(100)
+        .set_request_channel_capacity(64);
+    let (client, mut eventloop) = AsyncClient::new(options, 64);
+    let mut sender = Sender::new(
+        SenderConfig {
+            max_batch: 500,
+            max_in_flight: 4_000,
+            ack_timeout_ms: 10_000,
+        },
+        0,
+        events,
+    );
+    let started = Instant::now();
+    let now = || u64::try_from(started.elapsed().as_millis()).unwrap_or(0);
+    loop {
+        match eventloop.poll().await {
+            Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
+                client
+                    .subscribe(topics::down(&node), QoS::AtLeastOnce)
+                    .await?;
+                sender.connected(now());
+            }
+            Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
+                if let Ok(env) = wire::decode(&p.payload, &Limits::DEFAULT) {
+                    match env.message {
+                        Message::Ack { applied_seq } => sender.on_ack(applied_seq, now())?,
+                        Message::ResendRequest { from_seq } => {
+                            sender.on_resend_request(from_seq, now())?
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return Err(e).context("sim node connection"),
+        }
+        sender.handle_timeout(now());
+        while let Some(range) = sender.poll_transmit(now()) {
+            let batch: Vec<Event> = (range.first..=range.last)
+                .map(|s| receipt(&node, s))
+                .collect::<anyhow::Result<_>>()?;
+            let bytes = wire::encode(&Message::EventBatch { events: batch }, &node, range.first)?;
+            client.try_publish(topics::up(&node), QoS::AtLeastOnce, false, bytes)?;
+        }
+        let _ = sender.take_prune();
+        if sender.acked() == events {
+            return Ok(());
+        }
+    }
+}
+
+async fn ingest(
+    nodes: usize,
+    per_node: u64,
+    dir: &std::path::Path,
+    broker: &Mosquitto,
+) -> anyhow::Result<(u64, Duration)> {
+    let hub = HubNode::start(hub_config(
+        &dir.join(format!("hub-{nodes}")),
+        &broker.addr().to_string(),
+    )?)
+    .await?;
+    // Let the hub subscribe before the nodes publish.
+    while !hub
+        .mqtt_counters
+        .connected
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..nodes {
+        let node = NodeId::new(format!("BENCH-{nodes}-{i}"))?;
+        tasks.push(tokio::spawn(sim_node(
+            node,
+            per_node,
+            ("127.0.0.1".into(), broker.port()),
+        )));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let elapsed = started.elapsed();
+    let total = per_node * nodes as u64;
+    let applied = hub
+        .ingest
+        .counters
+        .events_applied
+        .load(std::sync::atomic::Ordering::Relaxed);
+    anyhow::ensure!(applied == total, "hub applied {applied} of {total}");
+    hub.stop().await;
+    Ok((total, elapsed))
+}
+
+async fn catch_up(
+    events: u64,
+    dir: &std::path::Path,
+    broker: &Mosquitto,
+) -> anyhow::Result<(Duration, Duration)> {
+    // The node works offline: its broker address leads nowhere.
+    let dead = stockpost_tests::mosquitto::free_port()?;
+    let agent_dir = dir.join("catchup-agent");
+    let agent = AgentNode::start(agent_config(
+        "CATCHUP",
+        &agent_dir,
+        &format!("127.0.0.1:{dead}"),
+    )?)
+    .await?;
+    let per_step = 100;
+    let recording = Instant::now();
+    let writer = Arc::new(agent.writer.clone());
+    let mut pending = Vec::new();
+    for _ in 0..events / per_step {
+        let w = Arc::clone(&writer);
+        pending.push(tokio::spawn(async move {
+            let step = Box::new(
+                move |_s: &mut stockpost_agent::writer::AgentState,
+                      plan: &mut stockpost_agent::writer::StepPlan| {
+                    for _ in 0..per_step {
+                        let body = EventBody::Receive {
+                            location: LocationCode::new("RCV-1").map_err(|e| reject(&e))?,
+                            stock: StockRef::plain(Sku::new("CATCH").map_err(|e| reject(&e))?),
+                            qty: Qty::from_str("1").map_err(|e| reject(&e))?,
+                            status: StockStatus::Available,
+                            inbound: None,
+                        };
+                        plan.events.push(PlannedEvent {
+                            body,
+                            operator: None,
+                            station: None,
+                            task: None,
+                        });
+                    }
+                    Ok(serde_json::Value::Null)
+                },
+            );
+            w.step(0, step).await
+        }));
+        if pending.len() >= 64 {
+            for p in pending.drain(..) {
+                anyhow::ensure!(
+                    matches!(p.await??, StepOutcome::Committed(_)),
+                    "step rejected"
+                );
+            }
+        }
+    }
+    for p in pending {
+        anyhow::ensure!(
+            matches!(p.await??, StepOutcome::Committed(_)),
+            "step rejected"
+        );
+    }
+    let recorded = recording.elapsed();
+    agent.stop().await;
+    // Back online: same store, pointed at the broker with a hub behind it.
+    let hub = HubNode::start(hub_config(
+        &dir.join("catchup-hub"),
+        &broker.addr().to_string(),
+    )?)
+    .await?;
+    while !hub
+        .mqtt_counters
+        .connected
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let started = Instant::now();
+    let agent = AgentNode::start(agent_config(
+        "CATCHUP",
+        &agent_dir,
+        &broker.addr().to_string(),
+    )?)
+    .await?;
+    let node = NodeId::new("CATCHUP")?;
+    loop {
+        let applied = hub_lock(&hub.ingest.state).ledger.applied_seq(&node);
+        let acked = agent_lock(agent.writer.state()).acked;
+        if applied >= events && acked >= events {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let elapsed = started.elapsed();
+    agent.stop().await;
+    hub.stop().await;
+    Ok((recorded, elapsed))
+}
+
+fn reject(e: &dyn std::fmt::Display) -> stockpost_agent::writer::StepRejected {
+    stockpost_agent::writer::StepRejected {
+        code: "bench".into(),
+        message: e.to_string(),
+        response: serde_json::Value::Null,
+    }
+}
+
+async fn raw_mosquitto(messages: u64, broker: &Mosquitto) -> anyhow::Result<Duration> {
+    let payload = vec![0x42u8; 160];
+    let mut sub_opts = MqttOptions::new("bench-raw-sub", "127.0.0.1", broker.port());
+    sub_opts
+        .set_clean_session(true)
+        .set_inflight(100)
+        .set_keep_alive(Duration::from_secs(30));
+    let (sub, mut sub_loop) = AsyncClient::new(sub_opts, 64);
+    sub.subscribe("bench/raw", QoS::AtLeastOnce).await?;
+    loop {
+        if let MqttEvent::Incoming(Packet::SubAck(_)) = sub_loop.poll().await? {
+            break;
+        }
+    }
+    let mut pub_opts = MqttOptions::new("bench-raw-pub", "127.0.0.1", broker.port());
+    pub_opts
+        .set_clean_session(true)
+        .set_inflight(100)
+        .set_keep_alive(Duration::from_secs(30));
+    let (publisher, mut pub_loop) = AsyncClient::new(pub_opts, 1024);
+    let started = Instant::now();
+    let producer = tokio::spawn(async move {
+        for _ in 0..messages {
+            publisher
+                .publish("bench/raw", QoS::AtLeastOnce, false, payload.clone())
+                .await?;
+        }
+        anyhow::Ok(())
+    });
+    let driver = tokio::spawn(async move {
+        loop {
+            if pub_loop.poll().await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut got = 0u64;
+    while got < messages {
+        if let MqttEvent::Incoming(Packet::Publish(_)) = sub_loop.poll().await? {
+            got += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    producer.await??;
+    driver.abort();
+    Ok(elapsed)
+}
+
+fn main() -> anyhow::Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let dir = tempfile::tempdir()?;
+        let broker = Mosquitto::start(&dir.path().join("broker"))?;
+        println!("| measurement | events | time | rate |");
+        println!("|---|---:|---:|---:|");
+        let raw_n = if quick { 20_000 } else { 200_000 };
+        let raw = raw_mosquitto(raw_n, &broker).await?;
+        println!(
+            "| raw Mosquitto QoS 1, 160-byte messages, 1 publisher → 1 subscriber | {raw_n} msgs | {:.2} s | {:.0} msg/s |",
+            raw.as_secs_f64(),
+            raw_n as f64 / raw.as_secs_f64()
+        );
+        let total_events = if quick { 20_000 } else { 200_000 };
+        for nodes in [1usize, 10, 100] {
+            let per_node = total_events / nodes as u64;
+            let (total, elapsed) = ingest(nodes, per_node, dir.path(), &broker).await?;
+            println!(
+                "| hub ingest, {nodes} simulated node(s), durable at the hub | {total} | {:.2} s | {:.0} events/s |",
+                elapsed.as_secs_f64(),
+                total as f64 / elapsed.as_secs_f64()
+            );
+        }
+        let catch = if quick { 10_000 } else { 100_000 };
+        let (recorded, elapsed) = catch_up(catch, dir.path(), &broker).await?;
+        println!(
+            "| agent records {catch} events offline (100 per step, up to 64 steps per commit) | {catch} | {:.2} s | {:.0} events/s |",
+            recorded.as_secs_f64(),
+            catch as f64 / recorded.as_secs_f64()
+        );
+        println!(
+            "| catch-up after reconnect: all {catch} applied at the hub and acked | {catch} | {:.2} s | {:.0} events/s |",
+            elapsed.as_secs_f64(),
+            catch as f64 / elapsed.as_secs_f64()
+        );
+        anyhow::Ok(())
+    })
+}

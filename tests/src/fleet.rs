@@ -1,0 +1,89 @@
+//! Running agents and a hub in-process for system tests and benchmarks.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+use stockpost_agent::config::AgentConfig;
+use stockpost_agent::writer::{PlannedEvent, StepFn, StepOutcome, WriterHandle};
+use stockpost_common::domain::{
+    EventBody, LocationCode, OperatorId, Qty, Sku, StockRef, StockStatus,
+};
+use stockpost_hub::config::HubConfig;
+
+/// An agent configuration for tests: store under `dir`, broker at `mqtt`.
+pub fn agent_config(node: &str, dir: &Path, mqtt: &str) -> anyhow::Result<AgentConfig> {
+    let text = format!(
+        "node_id = \"{node}\"\ndata_dir = \"{}\"\n[mqtt]\naddress = \"{mqtt}\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[sync]\nack_timeout_ms = 3000\n",
+        dir.display()
+    );
+    Ok(AgentConfig::from_toml(
+        &text,
+        Path::new("test-agent.toml"),
+        &[],
+    )?)
+}
+
+/// A hub configuration for tests.
+pub fn hub_config(dir: &Path, mqtt: &str) -> anyhow::Result<HubConfig> {
+    let text = format!(
+        "data_dir = \"{}\"\n[mqtt]\naddress = \"{mqtt}\"\nclient_id = \"stockpost-hub-test\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[ingest]\nresend_interval_ms = 200\n",
+        dir.display()
+    );
+    Ok(HubConfig::from_toml(
+        &text,
+        Path::new("test-hub.toml"),
+        &[],
+    )?)
+}
+
+/// A step that records one receipt of `qty` of `sku` into `location`.
+pub fn receipt(location: &str, sku: &str, qty: &str) -> anyhow::Result<StepFn> {
+    let body = EventBody::Receive {
+        location: LocationCode::new(location)?,
+        stock: StockRef::plain(Sku::new(sku)?),
+        qty: Qty::from_str(qty)?,
+        status: StockStatus::Available,
+        inbound: None,
+    };
+    let operator = OperatorId::new("op-test")?;
+    Ok(Box::new(move |_state, plan| {
+        plan.events.push(PlannedEvent {
+            body,
+            operator: Some(operator),
+            station: None,
+            task: None,
+        });
+        Ok(serde_json::Value::Null)
+    }))
+}
+
+/// Records a receipt and returns its sequence number once it is durable.
+pub async fn record_receipt(
+    writer: &WriterHandle,
+    location: &str,
+    sku: &str,
+    qty: &str,
+) -> anyhow::Result<u64> {
+    match writer.step(0, receipt(location, sku, qty)?).await? {
+        StepOutcome::Committed(done) => done
+            .events
+            .last()
+            .map(|id| id.seq)
+            .ok_or_else(|| anyhow::anyhow!("the step recorded no event")),
+        StepOutcome::Rejected(r) => anyhow::bail!("rejected: {}", r.message),
+    }
+}
+
+/// Waits until `check` is true, polling every 20 ms, for at most `timeout`.
+pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
