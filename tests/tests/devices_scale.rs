@@ -484,3 +484,41 @@ async fn with_the_consecutive_rule_a_weight_is_stable_only_after_n_equal_frames(
     let s = reading_where(&mut h, "stable", |s| s.stable).await;
     assert!(s.seq >= 3);
 }
+
+#[tokio::test]
+async fn an_mt_sics_stable_poll_that_times_out_on_the_scale_is_a_refusal_not_a_reading() {
+    let mut o = options(ScaleProtocol::MtSics);
+    o.mt_sics_poll = stockpost_agent::devices::scale::MtSicsPoll::S;
+    let (plug, connector) = Connector::handoff(1);
+    let mut h = ScaleDriver::spawn(o, connector);
+    let sim = PolledScaleSim::plug(&plug, ScaleProtocol::MtSics, polled(frames::mt("S I")))
+        .await
+        .unwrap();
+    status_where(&mut h, "S I reported", |s| {
+        s.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("not executable"))
+    })
+    .await;
+    assert!(h.reading.borrow().is_none());
+    assert!(sim.commands().iter().any(|c| c.as_slice() == b"S"));
+    sim.with(|s| s.fallback = frames::mt("S S      4.000 kg"));
+    let s = reading_where(&mut h, "4 kg", |s| weighs(s, "4")).await;
+    assert!(s.stable);
+}
+
+#[tokio::test]
+async fn an_nci_question_mark_is_reported_as_a_refusal() {
+    let (plug, connector) = Connector::handoff(1);
+    let mut h = ScaleDriver::spawn(options(ScaleProtocol::Nci), connector);
+    let sim = PolledScaleSim::plug(&plug, ScaleProtocol::Nci, polled(b"\n?\r\x03".to_vec()))
+        .await
+        .unwrap();
+    status_where(&mut h, "? reported", |s| {
+        s.last_error.as_deref().is_some_and(|e| e.contains('?'))
+    })
+    .await;
+    assert!(h.stats().device_errors >= 1);
+    sim.with(|s| s.fallback = frames::nci("0001.50kg", "00"));
+    reading_where(&mut h, "1.5 kg", |s| weighs(s, "1.5")).await;
+}

@@ -202,3 +202,22 @@ async fn a_network_scanner_is_served_one_connection_at_a_time_and_may_reconnect(
     assert_eq!(next(&mut h).await.payload, b"SECOND");
     wait_link(&mut h, LinkState::Connected, 2).await;
 }
+
+#[tokio::test]
+async fn a_scanner_behind_a_device_server_is_dialled_and_redialled() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let connector = Connector::TcpConnect {
+        addr,
+        timeout: Duration::from_secs(1),
+    };
+    let mut h = ScannerDriver::spawn(options(), connector);
+    let (mut server, _) = listener.accept().await.unwrap();
+    server.write_all(b"O:SO-1001\r").await.unwrap();
+    assert_eq!(next(&mut h).await.payload, b"O:SO-1001");
+    drop(server); // the device server restarts
+    let (mut server, _) = timeout(WAIT, listener.accept()).await.unwrap().unwrap();
+    server.write_all(b"O:SO-1002\r").await.unwrap();
+    assert_eq!(next(&mut h).await.payload, b"O:SO-1002");
+    wait_link(&mut h, LinkState::Connected, 2).await;
+}

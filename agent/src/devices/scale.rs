@@ -778,7 +778,7 @@ impl Driver {
                 {
                     return Ok(match response.reading() {
                         Some(r) => PollOutcome::Reading(r),
-                        None => PollOutcome::DeviceError(format!("mt-sics answered {response:?}")),
+                        None => PollOutcome::DeviceError(refusal(&response)),
                     });
                 }
                 _ => {} // an answer to something else: ignore
@@ -819,6 +819,23 @@ impl Driver {
                 Ok(Err(e)) => return Err(format!("read: {e}")),
             }
         }
+    }
+}
+
+/// A readable reason for an MT-SICS answer that carries no reading.
+fn refusal(response: &Response) -> String {
+    match response {
+        Response::Status {
+            command,
+            status: mt_sics::Status::NotExecutable,
+            ..
+        } => format!("mt-sics `{command} I`: not executable now (busy, or no stability in time)"),
+        Response::Status {
+            command,
+            status: mt_sics::Status::LogicalError,
+            ..
+        } => format!("mt-sics `{command} L`: logical error (parameter out of range)"),
+        other => format!("mt-sics answered without a weight: {other:?}"),
     }
 }
 
