@@ -8,7 +8,9 @@ use serde_json::json;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
-use stockpost_common::domain::{EventBody, LocationCode, MovePurpose, Place, Qty, Sku, StockRef, StockStatus};
+use stockpost_common::domain::{
+    EventBody, LocationCode, MovePurpose, Place, Qty, Sku, StockRef, StockStatus,
+};
 use stockpost_hub::node::HubNode;
 use stockpost_tests::hubapi::{hub_config_with_api, inject, Api, ADMIN, OPERATOR, VIEWER};
 
@@ -17,7 +19,11 @@ fn browser_ready(dir: &Path) -> Option<String> {
     if !Path::new(&chromium).exists() {
         return Some(format!("chromium not found at {chromium}"));
     }
-    if std::process::Command::new("node").arg("--version").output().is_err() {
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         return Some("node is not installed".into());
     }
     if !dir.join("node_modules/playwright-core").exists() {
@@ -38,9 +44,30 @@ async fn the_dashboard_shows_nodes_stock_orders_and_kpis_and_resolves_an_excepti
         .await
         .unwrap();
     let api = Api::new(&hub).unwrap();
-    api.ok("PUT", "/api/v1/items/MUG", OPERATOR, Some(json!({"description": "Blue mug"}))).await.unwrap();
-    api.ok("PUT", "/api/v1/nodes/DC-EAST", ADMIN, Some(json!({"name": "DC East", "priority": 1}))).await.unwrap();
-    api.ok("PUT", "/api/v1/nodes/DC-EAST/locations/A-01", OPERATOR, Some(json!({"kind": "reserve"}))).await.unwrap();
+    api.ok(
+        "PUT",
+        "/api/v1/items/MUG",
+        OPERATOR,
+        Some(json!({"description": "Blue mug"})),
+    )
+    .await
+    .unwrap();
+    api.ok(
+        "PUT",
+        "/api/v1/nodes/DC-EAST",
+        ADMIN,
+        Some(json!({"name": "DC East", "priority": 1})),
+    )
+    .await
+    .unwrap();
+    api.ok(
+        "PUT",
+        "/api/v1/nodes/DC-EAST/locations/A-01",
+        OPERATOR,
+        Some(json!({"kind": "reserve"})),
+    )
+    .await
+    .unwrap();
     let sku = Sku::new("MUG").unwrap();
     inject(
         &hub,
@@ -70,7 +97,10 @@ async fn the_dashboard_shows_nodes_stock_orders_and_kpis_and_resolves_an_excepti
         Some(json!({"ref": "SO-1", "channel": "web", "ship_by": "2030-01-01T00:00:00Z", "lines": [{"sku": "MUG", "qty": "2"}]})))
         .await
         .unwrap();
-    let open = api.ok("GET", "/api/v1/exceptions?open=true", VIEWER, None).await.unwrap();
+    let open = api
+        .ok("GET", "/api/v1/exceptions?open=true", VIEWER, None)
+        .await
+        .unwrap();
     assert!(!open["exceptions"].as_array().unwrap().is_empty());
 
     let script = browser_dir.join("hub_dashboard.mjs");
@@ -82,16 +112,33 @@ async fn the_dashboard_shows_nodes_stock_orders_and_kpis_and_resolves_an_excepti
         .current_dir(&browser_dir)
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(90), run).await.unwrap().unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(90), run)
+        .await
+        .unwrap()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "browser run failed: {stdout}\n{stderr}");
-    let result: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
+    assert!(
+        out.status.success(),
+        "browser run failed: {stdout}\n{stderr}"
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
     assert_eq!(result["ok"], true, "{result}");
     assert!(result["stock_rows"].as_u64().unwrap() >= 1, "{result}");
     assert_eq!(result["order_status"], "released", "{result}");
     let id: u64 = result["resolved"].as_str().unwrap().parse().unwrap();
-    let ex = api.ok("GET", "/api/v1/exceptions?open=false", VIEWER, None).await.unwrap();
-    assert!(ex["exceptions"].as_array().unwrap().iter().any(|e| e["id"] == id && e["resolved_by"] == "operator"), "{ex}");
+    let ex = api
+        .ok("GET", "/api/v1/exceptions?open=false", VIEWER, None)
+        .await
+        .unwrap();
+    assert!(
+        ex["exceptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == id && e["resolved_by"] == "operator"),
+        "{ex}"
+    );
     hub.stop().await;
 }
