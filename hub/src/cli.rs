@@ -138,12 +138,11 @@ pub fn csv_fields(line: &str) -> Vec<String> {
     out.into_iter().map(|f| f.trim().to_string()).collect()
 }
 
+/// One CSV row: its line number and header → value.
+pub type CsvRow = (usize, std::collections::BTreeMap<String, String>);
+
 /// Rows of a CSV file with a header line, as (line number, header → value).
-pub fn csv_rows(
-    path: &str,
-    text: &str,
-    required: &[&str],
-) -> Result<Vec<(usize, std::collections::BTreeMap<String, String>)>, CliError> {
+pub fn csv_rows(path: &str, text: &str, required: &[&str]) -> Result<Vec<CsvRow>, CliError> {
     let mut lines = text
         .lines()
         .enumerate()

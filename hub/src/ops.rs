@@ -1110,7 +1110,7 @@ impl Ops {
         now: Now,
     ) -> Result<serde_json::Value, ApiError> {
         let sku = record.item.sku.clone();
-        let before = self.items.get(&sku).map(|r| item_json(r));
+        let before = self.items.get(&sku).map(item_json);
         let nodes: Vec<NodeId> = self.nodes.keys().cloned().collect();
         for node in &nodes {
             self.enqueue(
@@ -1145,6 +1145,7 @@ impl Ops {
     }
 
     /// `PUT /nodes/{node}`: a new node gets every item and its locations.
+    #[allow(clippy::too_many_arguments)]
     pub fn put_node(
         &mut self,
         batch: &mut WriteBatch,

@@ -525,9 +525,12 @@ async fn an_adjustment_above_the_threshold_waits_for_an_approver_and_is_audited(
     hub.stop().await;
 }
 
+/// (event header, signature header, body) of each delivery.
+type Delivery = (String, String, Vec<u8>);
+
 #[derive(Clone, Default)]
 struct Received {
-    bodies: Arc<Mutex<Vec<(String, String, Vec<u8>)>>>,
+    bodies: Arc<Mutex<Vec<Delivery>>>,
     fail_first: Arc<Mutex<bool>>,
 }
 
