@@ -617,19 +617,10 @@ impl Ops {
             nodes: &infos,
             weight: settings.weight,
         };
-        let before: BTreeMap<OrderRef, stockpost_common::domain::OrderStatus> = self
-            .orders
-            .iter()
-            .map(|(k, o)| (k.clone(), o.status))
-            .collect();
+        // The rules change only the order the event names (its re-allocations included).
         let assessment = assess(event, applied, &mut self.orders, ledger, &ctx);
         for e in &assessment.errors {
             tracing::warn!(error = %e, node = %event.id.node, seq = event.id.seq, "order rule");
-        }
-        for (r, o) in &self.orders {
-            if before.get(r) != Some(&o.status) {
-                self.dirty_orders.insert(r.clone());
-            }
         }
         if let Some((order, _)) = stockpost_common::orders::NodeFact::of(&event.body) {
             let order = order.clone();

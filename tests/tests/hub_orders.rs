@@ -175,3 +175,72 @@ async fn an_order_split_across_two_nodes_reaches_both_agents_as_pick_tasks_over_
     west.stop().await;
     hub.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downlink_items_queued_while_no_broker_is_reachable_survive_a_hub_restart_and_arrive() {
+    init_tracing();
+    let Some(_) = stockpost_tests::mosquitto::mosquitto_binary() else {
+        eprintln!("SKIPPED: mosquitto is not installed (apt-get install mosquitto)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hub_dir = dir.path().join("hub");
+    // First life: no broker. The inbound notice's receive task waits in the downlink.
+    let hub = HubNode::start(hub_config_with_api(&hub_dir, "127.0.0.1:9", "").unwrap())
+        .await
+        .unwrap();
+    let api = Api::new(&hub).unwrap();
+    api.ok(
+        "PUT",
+        "/api/v1/items/MUG",
+        OPERATOR,
+        Some(json!({"description": "Blue mug"})),
+    )
+    .await
+    .unwrap();
+    api.ok(
+        "PUT",
+        "/api/v1/nodes/DC-EAST",
+        ADMIN,
+        Some(json!({"name": "East", "priority": 1})),
+    )
+    .await
+    .unwrap();
+    let asn = api
+        .ok("POST", "/api/v1/nodes/DC-EAST/inbound", OPERATOR,
+            Some(json!({"ref": "ASN-1001", "lines": [{"sku": "MUG", "qty": "24", "lot": null, "expiry": null}]})))
+        .await
+        .unwrap();
+    assert_eq!(asn["status"], "expected");
+    let nodes = api.ok("GET", "/api/v1/nodes", VIEWER, None).await.unwrap();
+    assert_eq!(nodes["nodes"][0]["pending_downlink"], 2, "{nodes}");
+    hub.stop().await;
+
+    // Second life, with a broker and the agent: the stored items are sent and acked.
+    let broker = Mosquitto::start(&dir.path().join("broker")).unwrap();
+    let addr = broker.addr().to_string();
+    let hub = HubNode::start(hub_config_with_api(&hub_dir, &addr, "").unwrap())
+        .await
+        .unwrap();
+    let east = AgentNode::start(agent_config("DC-EAST", &dir.path().join("east"), &addr).unwrap())
+        .await
+        .unwrap();
+    let arrived = eventually(Duration::from_secs(30), || {
+        tasks_of(&east).iter().any(|t| {
+            t.kind == TaskKind::Receive && t.doc.as_ref().map(|d| d.as_str()) == Some("ASN-1001")
+        })
+    })
+    .await;
+    assert!(arrived, "tasks {:?}", tasks_of(&east));
+    let acked = eventually(Duration::from_secs(30), || {
+        hub_lock(&hub.ingest.state)
+            .ops
+            .downlink
+            .values()
+            .all(|d| d.sender.pending() == 0)
+    })
+    .await;
+    assert!(acked);
+    east.stop().await;
+    hub.stop().await;
+}
