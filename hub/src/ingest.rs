@@ -493,7 +493,9 @@ fn writer_loop<T>(
                         ));
                         continue;
                     }
+                    guard.ops.enforce_downlink_limit = true;
                     let result = api(&mut guard, &mut batch, op, &actor, &settings, now);
+                    guard.ops.enforce_downlink_limit = false;
                     let result = match result {
                         Ok(v) => {
                             let HubState { ledger, ops, .. } = &mut *guard;

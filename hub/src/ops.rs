@@ -220,6 +220,10 @@ pub struct Ops {
     /// Stock arrived since the last backorder retry.
     pub stock_arrived: bool,
     dirty_orders: BTreeSet<OrderRef>,
+    /// Set while an API change runs: only API changes are refused on a full downlink. Tasks
+    /// the authority rules raise for node events are always queued, so a full downlink can
+    /// never stall a node's event stream (invariant 7).
+    pub enforce_downlink_limit: bool,
     /// Webhook events of this round, sent after the commit.
     pub webhooks: Vec<WebhookEvent>,
 }
@@ -303,8 +307,9 @@ impl Ops {
         now: Now,
     ) -> Result<(), ApiError> {
         let max = settings.max_pending;
+        let enforce = self.enforce_downlink_limit;
         let d = self.downlink_for(node, settings, now);
-        if d.sender.pending() + items.len() as u64 > max {
+        if enforce && d.sender.pending() + items.len() as u64 > max {
             return Err(ApiError::unavailable(format!(
                 "node {node} already has {} downlink items waiting (limit {max}); try again when it has caught up",
                 d.sender.pending()
