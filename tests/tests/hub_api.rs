@@ -613,3 +613,196 @@ async fn webhooks_are_signed_retried_after_a_failure_and_dead_lettered_when_the_
     assert_eq!(first["attempts"], 2);
     hub.stop().await;
 }
+
+fn pack_line(sku: &str, qty: &str) -> stockpost_common::domain::PackLine {
+    stockpost_common::domain::PackLine {
+        stock: StockRef::plain(Sku::new(sku).unwrap()),
+        qty: Qty::from_str(qty).unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_events_drive_an_order_from_released_to_shipped_and_the_kpis_count_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, api) = start(dir.path(), "").await;
+    master_data(&api, &[("DC-EAST", 1)], "MUG").await;
+    inject(&hub, "DC-EAST", vec![receive("A-01", "MUG", "5")])
+        .await
+        .unwrap();
+    api.ok("POST", "/api/v1/orders", OPERATOR,
+        Some(json!({"ref": "SO-7", "channel": "web", "ship_by": "2030-01-01T00:00:00Z", "lines": [{"sku": "MUG", "qty": "2"}]})))
+        .await
+        .unwrap();
+    let released = eventually(Duration::from_secs(10), || {
+        let s = stockpost_hub::ingest::lock(&hub.ingest.state);
+        s.ops
+            .orders
+            .get(&OrderRef::new("SO-7").unwrap())
+            .is_some_and(|o| o.status == stockpost_common::domain::OrderStatus::Released)
+    })
+    .await;
+    assert!(released);
+    let order = OrderRef::new("SO-7").unwrap();
+    inject(
+        &hub,
+        "DC-EAST",
+        vec![EventBody::Pick {
+            from: LocationCode::new("A-01").unwrap(),
+            to: ContainerId::new("TOTE-7").unwrap(),
+            stock: StockRef::plain(Sku::new("MUG").unwrap()),
+            qty: Qty::from_str("2").unwrap(),
+            order: order.clone(),
+        }],
+    )
+    .await
+    .unwrap();
+    let view = api
+        .ok("GET", "/api/v1/orders/SO-7", VIEWER, None)
+        .await
+        .unwrap();
+    assert_eq!(view["status"], "picked", "{view}");
+    inject(
+        &hub,
+        "DC-EAST",
+        vec![
+            EventBody::Pack {
+                from: ContainerId::new("TOTE-7").unwrap(),
+                carton: ContainerId::new("CTN-7").unwrap(),
+                order: order.clone(),
+                lines: vec![pack_line("MUG", "2")],
+                measured_kg: Some(NonNegQty::try_from(Dec::from_str("0.71").unwrap()).unwrap()),
+                expected_kg: Some(NonNegQty::try_from(Dec::from_str("0.70").unwrap()).unwrap()),
+            },
+            EventBody::Ship {
+                container: ContainerId::new("CTN-7").unwrap(),
+                order: order.clone(),
+                sscc: None,
+                lines: vec![pack_line("MUG", "2")],
+            },
+        ],
+    )
+    .await
+    .unwrap();
+    let view = api
+        .ok("GET", "/api/v1/orders/SO-7", VIEWER, None)
+        .await
+        .unwrap();
+    assert_eq!(view["status"], "shipped", "{view}");
+    assert_eq!(view["lines"][0]["shipped"], "2");
+    assert_eq!(view["shipments"][0]["node"], "DC-EAST");
+    assert!(view["shipments"][0]["shipped_at"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    let kpis = api.ok("GET", "/api/v1/kpis", VIEWER, None).await.unwrap();
+    assert_eq!(kpis["shipped_orders"], 1, "{kpis}");
+    assert_eq!(kpis["fill_rate"], "1", "{kpis}");
+    let stock = api
+        .ok(
+            "GET",
+            "/api/v1/stock?node=DC-EAST&sku=MUG&location=A-01",
+            VIEWER,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(stock["balances"][0]["on_hand"], "3");
+    assert_eq!(stock["balances"][0]["reserved"], "0");
+    let events = api
+        .ok(
+            "GET",
+            "/api/v1/events?node=DC-EAST&after=1&limit=2",
+            VIEWER,
+            None,
+        )
+        .await
+        .unwrap();
+    let list = events["events"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["seq"], 2);
+    assert_eq!(list[0]["kind"], "pick");
+    assert_eq!(list[0]["order"], "SO-7");
+    assert_eq!(events["next"], 3);
+    let audit = api
+        .ok("GET", "/api/v1/audit?limit=1000", VIEWER, None)
+        .await
+        .unwrap();
+    let shipped = audit["audit"].as_array().unwrap().iter().any(|a| {
+        a["subject"].as_str().is_some_and(|s| s.contains("SO-7"))
+            && a["after"].to_string().contains("shipped")
+    });
+    assert!(shipped, "{audit}");
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pick_for_a_cancelled_order_raises_an_exception_and_a_put_back_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, api) = start(dir.path(), "").await;
+    master_data(&api, &[("DC-EAST", 1)], "MUG").await;
+    inject(&hub, "DC-EAST", vec![receive("A-01", "MUG", "5")])
+        .await
+        .unwrap();
+    api.ok("POST", "/api/v1/orders", OPERATOR,
+        Some(json!({"ref": "SO-8", "channel": "web", "ship_by": "2030-01-01T00:00:00Z", "lines": [{"sku": "MUG", "qty": "2"}]})))
+        .await
+        .unwrap();
+    api.ok("POST", "/api/v1/orders/SO-8/cancel", OPERATOR, None)
+        .await
+        .unwrap();
+    let (s, body) = api
+        .call("POST", "/api/v1/orders/SO-8/cancel", Some(OPERATOR), None)
+        .await
+        .unwrap();
+    assert_eq!(s, 409, "{body}");
+    // The node had not heard yet and picked anyway: a fact.
+    inject(
+        &hub,
+        "DC-EAST",
+        vec![EventBody::Pick {
+            from: LocationCode::new("A-01").unwrap(),
+            to: ContainerId::new("TOTE-8").unwrap(),
+            stock: StockRef::plain(Sku::new("MUG").unwrap()),
+            qty: Qty::from_str("2").unwrap(),
+            order: OrderRef::new("SO-8").unwrap(),
+        }],
+    )
+    .await
+    .unwrap();
+    let open = api
+        .ok(
+            "GET",
+            "/api/v1/exceptions?open=true&code=pick_of_cancelled_order",
+            VIEWER,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(open["exceptions"].as_array().unwrap().len(), 1, "{open}");
+    let tasks = api.ok("GET", "/api/v1/tasks", VIEWER, None).await.unwrap();
+    assert!(
+        tasks["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "putaway" && t["order"] == "SO-8"),
+        "{tasks}"
+    );
+    // A return for it goes down as a return task.
+    let rma = api
+        .ok("POST", "/api/v1/returns", OPERATOR,
+            Some(json!({"rma": "RMA-77", "order_ref": "SO-8", "node": "DC-EAST", "lines": [{"sku": "MUG", "qty": "1"}]})))
+        .await
+        .unwrap();
+    assert_eq!(rma["status"], "expected", "{rma}");
+    let tasks = api.ok("GET", "/api/v1/tasks", VIEWER, None).await.unwrap();
+    assert!(
+        tasks["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "return" && t["doc"] == "RMA-77"),
+        "{tasks}"
+    );
+    hub.stop().await;
+}
