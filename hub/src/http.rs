@@ -126,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .route("/nodes/{node}", put(put_node))
         .route("/nodes/{node}/locations/{code}", put(put_location))
         .route("/nodes/{node}/inbound", post(post_inbound))
+        .route("/nodes/{node}/snapshot", get(get_snapshot))
         .route("/inbound/{doc}", get(get_inbound))
         .route("/orders", post(post_order).get(list_orders))
         .route("/orders/{r}", get(get_order))
@@ -662,6 +663,50 @@ pub fn nodes_json(state: &HubState, now: i64) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({ "nodes": list })
+}
+
+/// `GET /nodes/{node}/snapshot`: what a new or wiped node needs to start (master data, its stock
+/// as the hub sees it, its open hub tasks, and the sequence marks).
+async fn get_snapshot(
+    State(app): State<AppState>,
+    Path(node): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    app.tokens.authorize(&headers, Role::Viewer)?;
+    let node = id("node", NodeId::new(node))?;
+    let s = app.state();
+    if !s.ops.nodes.contains_key(&node) {
+        return Err(ApiError::not_found(format!(
+            "node {node} is not registered"
+        )));
+    }
+    let items: Vec<_> = s.ops.items.values().map(|r| &r.item).collect();
+    let locations: Vec<_> = s
+        .ledger
+        .locations()
+        .filter(|(n, _, _)| **n == node)
+        .map(|(_, code, info)| serde_json::json!({"code": code, "kind": info.kind, "pickable": info.pickable, "capacity": info.capacity}))
+        .collect();
+    let tasks: Vec<_> = s
+        .ops
+        .tasks
+        .values()
+        .filter(|t| t.node == node && !t.cancelled)
+        .map(|t| &t.spec)
+        .collect();
+    let stock = stock_json(&s, Some(node.as_str()), None, None, None);
+    let downlink_seq = s
+        .ops
+        .downlink
+        .get(&node)
+        .map(|d| d.sender.head())
+        .unwrap_or(0);
+    Ok(Json(serde_json::json!({
+        "node": node, "items": items, "locations": locations, "balances": stock["balances"],
+        "tasks": tasks, "applied_seq": s.ledger.applied_seq(&node), "downlink_seq": downlink_seq,
+        "at": format_ms(now_ms()),
+    }))
+    .into_response())
 }
 
 async fn get_nodes(State(app): State<AppState>, headers: HeaderMap) -> ApiResult {

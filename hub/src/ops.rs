@@ -66,6 +66,8 @@ pub struct TaskRecord {
     pub created_ms: i64,
     /// Withdrawn.
     pub cancelled: bool,
+    /// The task as sent (for node snapshots).
+    pub spec: TaskSpec,
 }
 
 /// One expected line of an inbound notice or a return.
@@ -421,6 +423,7 @@ impl Ops {
             doc: spec.doc.clone(),
             created_ms: now.wall,
             cancelled: false,
+            spec: spec.clone(),
         };
         batch.put(
             "tasks",

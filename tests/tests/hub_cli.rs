@@ -100,3 +100,62 @@ async fn csv_imports_and_json_files_create_items_locations_orders_and_inbound_no
     assert!(err.contains("403"), "{err}");
     hub.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_snapshot_holds_master_data_stock_open_tasks_and_sequence_marks() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub =
+        HubNode::start(hub_config_with_api(&dir.path().join("hub"), "127.0.0.1:9", "").unwrap())
+            .await
+            .unwrap();
+    let api = Api::new(&hub).unwrap();
+    api.ok(
+        "PUT",
+        "/api/v1/items/CUP",
+        OPERATOR,
+        Some(serde_json::json!({"description": "Cup"})),
+    )
+    .await
+    .unwrap();
+    api.ok(
+        "PUT",
+        "/api/v1/nodes/DC-EAST",
+        ADMIN,
+        Some(serde_json::json!({"name": "East"})),
+    )
+    .await
+    .unwrap();
+    api.ok(
+        "PUT",
+        "/api/v1/nodes/DC-EAST/locations/RCV-1",
+        OPERATOR,
+        Some(serde_json::json!({"kind": "receiving"})),
+    )
+    .await
+    .unwrap();
+    api.ok(
+        "POST",
+        "/api/v1/nodes/DC-EAST/inbound",
+        OPERATOR,
+        Some(serde_json::json!({"ref": "ASN-9", "lines": [{"sku": "CUP", "qty": "6"}]})),
+    )
+    .await
+    .unwrap();
+    let snap = api
+        .ok("GET", "/api/v1/nodes/DC-EAST/snapshot", VIEWER, None)
+        .await
+        .unwrap();
+    assert_eq!(snap["items"][0]["sku"], "CUP", "{snap}");
+    assert_eq!(snap["locations"][0]["code"], "RCV-1");
+    assert_eq!(snap["locations"][0]["pickable"], false);
+    assert_eq!(snap["tasks"][0]["kind"], "receive");
+    assert_eq!(snap["tasks"][0]["doc"], "ASN-9");
+    assert_eq!(snap["downlink_seq"], 3);
+    assert_eq!(snap["applied_seq"], 0);
+    let (s, _) = api
+        .call("GET", "/api/v1/nodes/NOPE/snapshot", Some(VIEWER), None)
+        .await
+        .unwrap();
+    assert_eq!(s, 404);
+    hub.stop().await;
+}
