@@ -96,6 +96,12 @@ impl HubNode {
             tracing::error!(moved_to = %moved.display(), "the hub store was corrupt and was moved aside; starting empty");
         }
         mqtt::options(&config).map_err(StartError::Mqtt)?;
+        if config.mqtt.embedded_broker {
+            tracing::warn!(
+                address = %config.mqtt.address,
+                "mqtt.embedded_broker is set but this build has no embedded broker; connecting to a broker at mqtt.address instead"
+            );
+        }
         let settings = settings(&config)?;
         let (hook_tx, hook_rx) = mpsc::channel(1024);
         let webhooks = Arc::new(Webhooks::new(config.webhooks.clone()));

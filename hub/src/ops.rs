@@ -222,6 +222,8 @@ pub struct Ops {
     /// Stock arrived since the last backorder retry.
     pub stock_arrived: bool,
     dirty_orders: BTreeSet<OrderRef>,
+    /// Orders not closed yet (the timer looks only at these).
+    open_orders: BTreeSet<OrderRef>,
     /// Set while an API change runs: only API changes are refused on a full downlink. Tasks
     /// the authority rules raise for node events are always queued, so a full downlink can
     /// never stall a node's event stream (invariant 7).
@@ -259,6 +261,12 @@ pub fn code_name<T: Serialize>(code: &T) -> String {
 impl Ops {
     /// Rebuilds the in-memory indexes after loading.
     pub fn reindex(&mut self) {
+        self.open_orders = self
+            .orders
+            .values()
+            .filter(|o| !o.is_closed())
+            .map(|o| o.order_ref.clone())
+            .collect();
         self.exception_ids = self
             .exceptions
             .iter()
@@ -585,6 +593,11 @@ impl Ops {
             let Some(order) = self.orders.get(&r).cloned() else {
                 continue;
             };
+            if order.is_closed() {
+                self.open_orders.remove(&r);
+            } else {
+                self.open_orders.insert(r.clone());
+            }
             batch.put(
                 "orders",
                 r.as_str().as_bytes().to_vec(),
@@ -803,8 +816,9 @@ impl Ops {
             self.stock_arrived = false;
             let infos = self.node_infos(online);
             let mut waiting: Vec<(i64, OrderRef)> = self
-                .orders
-                .values()
+                .open_orders
+                .iter()
+                .filter_map(|r| self.orders.get(r))
                 .filter(|o| !o.is_closed() && !o.unallocated().is_empty())
                 .map(|o| (o.received_at_ms, o.order_ref.clone()))
                 .collect();
@@ -821,8 +835,9 @@ impl Ops {
         }
         if settings.auto_release {
             let ready: Vec<OrderRef> = self
-                .orders
-                .values()
+                .open_orders
+                .iter()
+                .filter_map(|r| self.orders.get(r))
                 .filter(|o| {
                     !o.is_closed()
                         && o.allocations
@@ -837,8 +852,9 @@ impl Ops {
             }
         }
         let open: Vec<OrderRef> = self
-            .orders
-            .values()
+            .open_orders
+            .iter()
+            .filter_map(|r| self.orders.get(r))
             .filter(|o| !o.is_closed() && now.wall > o.ship_by_ms)
             .map(|o| o.order_ref.clone())
             .collect();
