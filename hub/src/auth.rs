@@ -138,3 +138,58 @@ impl Tokens {
         Ok(actor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TokenConfig;
+    use axum::http::HeaderValue;
+
+    fn headers(token: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+            h.insert(axum::http::header::AUTHORIZATION, v);
+        }
+        h
+    }
+
+    #[test]
+    fn tokens_match_by_value_or_sha256_and_roles_are_ordered() {
+        let auth = AuthConfig {
+            tokens: vec![
+                TokenConfig {
+                    name: "ops".into(),
+                    token: Some("ops-token-0123456789".into()),
+                    sha256: None,
+                    role: "operator".into(),
+                },
+                TokenConfig {
+                    name: "boss".into(),
+                    token: None,
+                    sha256: Some(sha256_hex("boss-token-0123456789").to_uppercase()),
+                    role: "approver".into(),
+                },
+            ],
+            admin_token: Some("root-token-0123456789".into()),
+        };
+        let t = Tokens::from_config(&auth);
+        let ops = t.authorize(&headers("ops-token-0123456789"), Role::Operator);
+        assert_eq!(ops.map(|a| a.name), Ok("ops".to_string()));
+        let too_low = t.authorize(&headers("ops-token-0123456789"), Role::Approver);
+        assert_eq!(too_low.map_err(|e| e.status), Err(403));
+        let boss = t.authorize(&headers("boss-token-0123456789"), Role::Approver);
+        assert_eq!(boss.map(|a| a.role), Ok(Role::Approver));
+        let root = t.authorize(&headers("root-token-0123456789"), Role::Admin);
+        assert_eq!(root.map(|a| a.name), Ok("admin".to_string()));
+        assert_eq!(
+            t.authorize(&headers("nobody"), Role::Viewer)
+                .map_err(|e| e.status),
+            Err(401)
+        );
+        assert_eq!(
+            t.authorize(&HeaderMap::new(), Role::Viewer)
+                .map_err(|e| e.status),
+            Err(401)
+        );
+    }
+}

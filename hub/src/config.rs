@@ -546,6 +546,41 @@ mod tests {
     }
 
     #[test]
+    fn bad_approval_downlink_and_webhook_keys_are_named() {
+        let cases = [
+            ("[approval]\nthreshold = \"lots\"\n", "approval.threshold"),
+            ("[downlink]\nmax_batch = 0\n", "downlink.max_in_flight"),
+            (
+                "[[webhooks]]\nurl = \"ftp://x\"\nsecret = \"0123456789abcdef\"\n",
+                "webhooks[0].url",
+            ),
+            (
+                "[[webhooks]]\nurl = \"http://x\"\nsecret = \"0123456789abcdef\"\nevents = [\"everything\"]\n",
+                "webhooks[0].events",
+            ),
+        ];
+        for (extra, key) in cases {
+            let text = format!("data_dir = \"/x\"\n{extra}");
+            let e = HubConfig::from_toml(&text, Path::new("hub.toml"), &[])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(key), "{e:?} names {key}");
+        }
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_the_environment() -> Result<(), ConfigError> {
+        let env = vec![(
+            "STOCKPOST_ADMIN_TOKEN".to_string(),
+            "root-token-0123456789".to_string(),
+        )];
+        let c = HubConfig::from_toml("data_dir = \"/x\"\n", Path::new("hub.toml"), &env)?;
+        assert_eq!(c.auth.admin_token.as_deref(), Some("root-token-0123456789"));
+        Ok(())
+    }
+
+    #[test]
     fn the_shipped_hub_toml_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/hub.toml");
         let text = std::fs::read_to_string(&path).unwrap_or_default();
