@@ -88,7 +88,12 @@ async fn run_hub(path: &std::path::Path) -> anyhow::Result<()> {
     let config = HubConfig::load(path)?;
     let hub = HubNode::start(config).await?;
     println!("stockpost-hub listening on http://{}", hub.http_addr);
-    tokio::signal::ctrl_c().await?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    tracing::info!("stopping");
     hub.stop().await;
     Ok(())
 }
