@@ -246,8 +246,16 @@ fn put_counter(batch: &mut WriteBatch, name: &str, value: u64) {
     );
 }
 
-fn qty(d: Dec) -> Result<Qty, ApiError> {
-    Qty::try_from(d).map_err(|e| ApiError::new(500, "internal", e.to_string()))
+/// A plan's quantity as a task quantity; a plan line that is not positive is skipped (logged),
+/// never allowed to fail the commit of the node events that raised it.
+fn qty(d: Dec) -> Option<Qty> {
+    match Qty::try_from(d) {
+        Ok(q) => Some(q),
+        Err(e) => {
+            tracing::warn!(error = %e, "plan line skipped");
+            None
+        }
+    }
 }
 
 /// The name of an exception code as in the API.
@@ -456,9 +464,10 @@ impl Ops {
             spec.due_ms = due;
             spec.priority = 5;
             for l in plan.lines {
+                let Some(q) = qty(l.qty) else { continue };
                 spec.lines.push(TaskLine {
                     sku: l.sku,
-                    qty: qty(l.qty)?,
+                    qty: q,
                     location: None,
                     to: None,
                     lot: None,
@@ -500,9 +509,10 @@ impl Ops {
             spec.container = plan.containers.first().cloned();
             spec.priority = 7;
             for l in plan.lines {
+                let Some(q) = qty(l.qty) else { continue };
                 spec.lines.push(TaskLine {
                     sku: l.sku,
-                    qty: qty(l.qty)?,
+                    qty: q,
                     location: None,
                     to: None,
                     lot: None,
@@ -848,7 +858,15 @@ impl Ops {
                 .map(|o| o.order_ref.clone())
                 .collect();
             for r in ready {
-                self.release_order(batch, &r, "hub", settings, now)?;
+                // A refusal (an order the rules say cannot be released) must never stop the
+                // timer, which runs in the same commit as node events.
+                match self.release_order(batch, &r, "hub", settings, now) {
+                    Ok(_) => {}
+                    Err(e) if e.status < 500 => {
+                        tracing::debug!(order = %r, error = %e, "not released")
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
         let open: Vec<OrderRef> = self
