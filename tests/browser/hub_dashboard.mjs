@@ -43,6 +43,12 @@ try {
   result.exceptions_after = await page.locator("#exceptions tbody tr").count();
   result.resolved = id;
   result.steps.push("resolved");
+
+  await page.waitForSelector("#adjustments button.approve");
+  await page.click("#adjustments button.approve");
+  await page.waitForFunction(() => !document.querySelector("#adjustments button.approve"));
+  result.approved = true;
+  result.steps.push("approved");
   result.ok = true;
 } catch (e) {
   result.error = String(e && e.message ? e.message : e);

@@ -9,10 +9,12 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 use stockpost_common::domain::{
-    EventBody, LocationCode, MovePurpose, Place, Qty, Sku, StockRef, StockStatus,
+    Dec, EventBody, LocationCode, MovePurpose, Place, Qty, ReasonCode, Sku, StockRef, StockStatus,
 };
 use stockpost_hub::node::HubNode;
-use stockpost_tests::hubapi::{hub_config_with_api, inject, Api, ADMIN, OPERATOR, VIEWER};
+use stockpost_tests::hubapi::{
+    hub_config_with_api, inject, Api, ADMIN, APPROVER, OPERATOR, VIEWER,
+};
 
 fn browser_ready(dir: &Path) -> Option<String> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -80,6 +82,14 @@ async fn the_dashboard_shows_nodes_stock_orders_and_kpis_and_resolves_an_excepti
                 status: StockStatus::Available,
                 inbound: None,
             },
+            EventBody::Adjust {
+                place: Place::Location(LocationCode::new("A-01").unwrap()),
+                stock: StockRef::plain(sku.clone()),
+                status: StockStatus::Available,
+                delta: Dec::from_str("200").unwrap(),
+                reason: ReasonCode::Found,
+                adjustment: None,
+            },
             EventBody::Move {
                 from: Place::Location(LocationCode::new("B-01").unwrap()),
                 to: Place::Location(LocationCode::new("A-01").unwrap()),
@@ -108,7 +118,7 @@ async fn the_dashboard_shows_nodes_stock_orders_and_kpis_and_resolves_an_excepti
     let run = tokio::process::Command::new("node")
         .arg(&script)
         .arg(&base)
-        .arg(OPERATOR)
+        .arg(APPROVER)
         .current_dir(&browser_dir)
         .kill_on_drop(true)
         .output();
@@ -137,8 +147,14 @@ async fn the_dashboard_shows_nodes_stock_orders_and_kpis_and_resolves_an_excepti
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["id"] == id && e["resolved_by"] == "operator"),
+            .any(|e| e["id"] == id && e["resolved_by"] == "approver"),
         "{ex}"
     );
+    assert_eq!(result["approved"], true, "{result}");
+    let adj = api
+        .ok("GET", "/api/v1/adjustments", VIEWER, None)
+        .await
+        .unwrap();
+    assert_eq!(adj["adjustments"][0]["status"], "approved", "{adj}");
     hub.stop().await;
 }
