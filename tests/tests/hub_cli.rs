@@ -3,9 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::str::FromStr;
+use stockpost_common::domain::{DocRef, EventBody, LocationCode, Qty, Sku, StockRef, StockStatus};
 use stockpost_hub::cli::{self, Client};
 use stockpost_hub::node::HubNode;
-use stockpost_tests::hubapi::{hub_config_with_api, Api, ADMIN, OPERATOR, VIEWER};
+use stockpost_tests::hubapi::{hub_config_with_api, inject, Api, ADMIN, OPERATOR, VIEWER};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csv_imports_and_json_files_create_items_locations_orders_and_inbound_notices() {
@@ -152,6 +154,27 @@ async fn a_node_snapshot_holds_master_data_stock_open_tasks_and_sequence_marks()
     assert_eq!(snap["tasks"][0]["doc"], "ASN-9");
     assert_eq!(snap["downlink_seq"], 3);
     assert_eq!(snap["applied_seq"], 0);
+    // Receipts against the notice move its status on.
+    let receipt = |qty: &str| EventBody::Receive {
+        location: LocationCode::new("RCV-1").unwrap(),
+        stock: StockRef::plain(Sku::new("CUP").unwrap()),
+        qty: Qty::from_str(qty).unwrap(),
+        status: StockStatus::Available,
+        inbound: Some(DocRef::new("ASN-9").unwrap()),
+    };
+    inject(&hub, "DC-EAST", vec![receipt("4")]).await.unwrap();
+    let asn = api
+        .ok("GET", "/api/v1/inbound/ASN-9", VIEWER, None)
+        .await
+        .unwrap();
+    assert_eq!(asn["status"], "receiving", "{asn}");
+    inject(&hub, "DC-EAST", vec![receipt("2")]).await.unwrap();
+    let asn = api
+        .ok("GET", "/api/v1/inbound/ASN-9", VIEWER, None)
+        .await
+        .unwrap();
+    assert_eq!(asn["status"], "received", "{asn}");
+    assert_eq!(asn["lines"][0]["received"], "6");
     let (s, _) = api
         .call("GET", "/api/v1/nodes/NOPE/snapshot", Some(VIEWER), None)
         .await
