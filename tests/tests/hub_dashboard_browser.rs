@@ -35,7 +35,8 @@ fn browser_ready(dir: &Path) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_shows_nodes_stock_orders_and_kpis_and_resolves_an_exception() {
+async fn the_dashboard_in_chromium_shows_nodes_stock_orders_and_kpis_resolves_an_exception_and_approves_an_adjustment(
+) {
     let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
     if let Some(why) = browser_ready(&browser_dir) {
         eprintln!("SKIPPED: {why}");
