@@ -61,6 +61,116 @@ pub struct HubConfig {
     /// API tokens.
     #[serde(default)]
     pub auth: AuthConfig,
+    /// Adjustment approval.
+    #[serde(default)]
+    pub approval: ApprovalConfig,
+    /// Order release and dispatch.
+    #[serde(default)]
+    pub orders: OrdersConfig,
+    /// The per-node downlink stream.
+    #[serde(default)]
+    pub downlink: DownlinkConfig,
+    /// Outbound webhooks.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// `[approval]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalConfig {
+    /// Adjustments worth more than this (|delta| x the item's unit value) need an approver.
+    pub threshold: String,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        Self {
+            threshold: "100".into(),
+        }
+    }
+}
+
+/// `[orders]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrdersConfig {
+    /// Release allocated orders as pick tasks automatically (on the next tick).
+    pub auto_release: bool,
+    /// Check-weigh tolerance in percent of the expected weight.
+    pub weight_tolerance_pct: String,
+    /// Check-weigh tolerance, never less than this many kilograms.
+    pub weight_tolerance_min_kg: String,
+}
+
+impl Default for OrdersConfig {
+    fn default() -> Self {
+        Self {
+            auto_release: true,
+            weight_tolerance_pct: "5".into(),
+            weight_tolerance_min_kg: "0.05".into(),
+        }
+    }
+}
+
+/// `[downlink]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DownlinkConfig {
+    /// Most items in one downlink message.
+    pub max_batch: u64,
+    /// Most items sent to a node and not yet acked.
+    pub max_in_flight: u64,
+    /// Resend from the last ack after this long without one.
+    pub ack_timeout_ms: u64,
+    /// Most items waiting for one node (an API change that would exceed it is refused).
+    pub max_pending: u64,
+    /// Timer tick of the writer (release waves, downlink resends), ms.
+    pub tick_ms: u64,
+}
+
+impl Default for DownlinkConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: 32,
+            max_in_flight: 256,
+            ack_timeout_ms: 2_000,
+            max_pending: 100_000,
+            tick_ms: 250,
+        }
+    }
+}
+
+/// `[[webhooks]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to POST.
+    pub url: String,
+    /// HMAC-SHA256 key for the `X-Stockpost-Signature` header.
+    pub secret: String,
+    /// Which events: shipment_confirmed, inventory_changed, exception_raised (empty: all).
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Attempts before the delivery goes to the dead-letter list.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// First retry delay, doubled each time.
+    #[serde(default = "default_backoff")]
+    pub backoff_ms: u64,
+    /// Per-request timeout.
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn default_attempts() -> u32 {
+    5
+}
+fn default_backoff() -> u64 {
+    500
+}
+fn default_timeout() -> u64 {
+    5_000
 }
 
 /// `[http]`
@@ -181,6 +291,9 @@ impl Default for IngestConfig {
 pub struct AuthConfig {
     /// `[[auth.tokens]]`
     pub tokens: Vec<TokenConfig>,
+    /// From `STOCKPOST_ADMIN_TOKEN`: an extra admin token (never read from the file).
+    #[serde(skip)]
+    pub admin_token: Option<String>,
 }
 
 /// One API token.
@@ -226,6 +339,9 @@ impl HubConfig {
                 "STOCKPOST_DATA_DIR" => config.data_dir = PathBuf::from(value),
                 "STOCKPOST_HTTP_ADDR" => config.http.listen = value.clone(),
                 "STOCKPOST_MQTT_ADDR" => config.mqtt.address = value.clone(),
+                "STOCKPOST_ADMIN_TOKEN" if !value.is_empty() => {
+                    config.auth.admin_token = Some(value.clone())
+                }
                 _ => {}
             }
         }
@@ -276,6 +392,84 @@ impl HubConfig {
                 "ingest.max_batches_per_commit",
                 "it and ingest.queue must be at least 1",
             ));
+        }
+        if self
+            .approval
+            .threshold
+            .parse::<stockpost_common::domain::Dec>()
+            .map_or(true, |d| d.is_negative())
+        {
+            return Err(invalid(
+                "approval.threshold",
+                format!(
+                    "{:?} is not a non-negative decimal",
+                    self.approval.threshold
+                ),
+            ));
+        }
+        for (key, value) in [
+            (
+                "orders.weight_tolerance_pct",
+                &self.orders.weight_tolerance_pct,
+            ),
+            (
+                "orders.weight_tolerance_min_kg",
+                &self.orders.weight_tolerance_min_kg,
+            ),
+        ] {
+            if value
+                .parse::<stockpost_common::domain::Dec>()
+                .map_or(true, |d| d.is_negative())
+            {
+                return Err(invalid(
+                    key,
+                    format!("{value:?} is not a non-negative decimal"),
+                ));
+            }
+        }
+        let d = &self.downlink;
+        if d.max_batch == 0 || d.max_in_flight < d.max_batch || d.ack_timeout_ms == 0 {
+            return Err(invalid(
+                "downlink.max_in_flight",
+                "max_batch must be at least 1, max_in_flight at least max_batch, ack_timeout_ms above 0",
+            ));
+        }
+        if d.max_pending == 0 || d.tick_ms == 0 {
+            return Err(invalid(
+                "downlink.max_pending",
+                "it and downlink.tick_ms must be at least 1",
+            ));
+        }
+        for (i, hook) in self.webhooks.iter().enumerate() {
+            if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
+                return Err(invalid(
+                    &format!("webhooks[{i}].url"),
+                    format!("{:?} is not an http(s) URL", hook.url),
+                ));
+            }
+            if hook.secret.len() < 16 {
+                return Err(invalid(
+                    &format!("webhooks[{i}].secret"),
+                    "must be at least 16 characters",
+                ));
+            }
+            for e in &hook.events {
+                if !matches!(
+                    e.as_str(),
+                    "shipment_confirmed" | "inventory_changed" | "exception_raised"
+                ) {
+                    return Err(invalid(
+                        &format!("webhooks[{i}].events"),
+                        format!("{e:?} is not shipment_confirmed, inventory_changed or exception_raised"),
+                    ));
+                }
+            }
+            if hook.max_attempts == 0 {
+                return Err(invalid(
+                    &format!("webhooks[{i}].max_attempts"),
+                    "must be at least 1",
+                ));
+            }
         }
         for (i, token) in self.auth.tokens.iter().enumerate() {
             let key = format!("auth.tokens[{i}]");
@@ -348,6 +542,41 @@ mod tests {
         )];
         let c = HubConfig::from_toml("data_dir = \"/x\"\n", Path::new("hub.toml"), &env)?;
         assert_eq!(c.mqtt.address, "0.0.0.0:1999");
+        Ok(())
+    }
+
+    #[test]
+    fn bad_approval_downlink_and_webhook_keys_are_named() {
+        let cases = [
+            ("[approval]\nthreshold = \"lots\"\n", "approval.threshold"),
+            ("[downlink]\nmax_batch = 0\n", "downlink.max_in_flight"),
+            (
+                "[[webhooks]]\nurl = \"ftp://x\"\nsecret = \"0123456789abcdef\"\n",
+                "webhooks[0].url",
+            ),
+            (
+                "[[webhooks]]\nurl = \"http://x\"\nsecret = \"0123456789abcdef\"\nevents = [\"everything\"]\n",
+                "webhooks[0].events",
+            ),
+        ];
+        for (extra, key) in cases {
+            let text = format!("data_dir = \"/x\"\n{extra}");
+            let e = HubConfig::from_toml(&text, Path::new("hub.toml"), &[])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(key), "{e:?} names {key}");
+        }
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_the_environment() -> Result<(), ConfigError> {
+        let env = vec![(
+            "STOCKPOST_ADMIN_TOKEN".to_string(),
+            "root-token-0123456789".to_string(),
+        )];
+        let c = HubConfig::from_toml("data_dir = \"/x\"\n", Path::new("hub.toml"), &env)?;
+        assert_eq!(c.auth.admin_token.as_deref(), Some("root-token-0123456789"));
         Ok(())
     }
 

@@ -8,15 +8,21 @@
 //! packets to PUBACK). An event that breaks a rule is quarantined as an exception and its
 //! sequence is passed, so one bad event never blocks a node's stream (invariant 7).
 
-use crate::store::{encode, event_key, HubStore, HubStoreError, Quarantined, StoredEvent};
+use crate::error::ApiError;
+use crate::ops::{DocLine, ItemRecord, NodeMaster, Now, Ops, Settings};
+use crate::store::{decode, encode, event_key, HubStore, HubStoreError, Quarantined, StoredEvent};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use stockpost_common::domain::{DocRef, LocationCode, LocationInfo, OrderRef};
 use stockpost_common::domain::{Event, NodeId};
 use stockpost_common::ledger::{ApplyError, Ledger};
+use stockpost_common::orders::{Actor, NewOrder};
 use stockpost_common::sync::{BatchVerdict, Receiver, ReceiverConfig, ReceiverTransmit};
+use stockpost_common::wire::DownlinkItem;
 use stockpost_store::WriteBatch;
 use tokio::sync::mpsc;
+use tokio::sync::oneshot;
 
 /// A node's status as the hub sees it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,6 +48,13 @@ pub struct HubState {
     pub nodes: BTreeMap<NodeId, NodeView>,
     receivers: BTreeMap<NodeId, Receiver>,
     next_quarantine: u64,
+    /// Orders, master data, exceptions, adjustments, tasks and the downlinks.
+    pub ops: Ops,
+}
+
+/// What a node view says about being online.
+pub fn is_online(nodes: &BTreeMap<NodeId, NodeView>, node: &NodeId) -> bool {
+    nodes.get(node).is_some_and(|v| v.online)
 }
 
 /// Locks the state, recovering from a poisoned lock.
@@ -66,6 +79,8 @@ pub struct IngestCounters {
     pub commits: AtomicU64,
     /// Failed commits.
     pub commit_failures: AtomicU64,
+    /// Webhook events dropped because the webhook queue was full.
+    pub webhooks_dropped: AtomicU64,
 }
 
 /// What the MQTT side must do after a commit.
@@ -80,7 +95,44 @@ pub enum Outgoing<T> {
     },
     /// Acknowledge an MQTT packet (only after it is durable or deliberately dropped).
     Release(T),
+    /// Publish downlink items to a node.
+    Downlink {
+        /// To whom.
+        node: NodeId,
+        /// The first item's downlink sequence.
+        first_seq: u64,
+        /// The items.
+        items: Vec<DownlinkItem>,
+    },
 }
+
+/// A change asked for through the ops API.
+#[derive(Debug, Clone)]
+pub enum ApiOp {
+    /// `PUT /items/{sku}`.
+    PutItem(Box<ItemRecord>),
+    /// `PUT /nodes/{node}`.
+    PutNode(NodeId, NodeMaster),
+    /// `PUT /nodes/{node}/locations/{code}`.
+    PutLocation(NodeId, LocationCode, LocationInfo),
+    /// `POST /nodes/{node}/inbound`.
+    Inbound(NodeId, DocRef, Vec<DocLine>),
+    /// `POST /returns`.
+    Return(NodeId, DocRef, Option<OrderRef>, Vec<DocLine>),
+    /// `POST /orders`.
+    CreateOrder(NewOrder),
+    /// `POST /orders/{ref}/cancel`.
+    CancelOrder(OrderRef),
+    /// `POST /orders/{ref}/release`.
+    ReleaseOrder(OrderRef),
+    /// `POST /exceptions/{id}/resolve`.
+    Resolve(u64, Option<String>),
+    /// `POST /adjustments/{id}/approve` (true) or `/reject` (false).
+    Decide(u64, bool),
+}
+
+/// The answer to an [`ApiOp`]: status and body, sent after the durable commit.
+pub type ApiReply = Result<(u16, serde_json::Value), ApiError>;
 
 /// Work for the ingest writer. `T` is the MQTT packet to release after the commit.
 #[derive(Debug)]
@@ -114,6 +166,31 @@ pub enum IngestRequest<T> {
         /// The packet to release.
         token: T,
     },
+    /// A node acked its downlink up to `applied_seq`.
+    DownlinkAck {
+        /// The node.
+        node: NodeId,
+        /// Highest applied downlink sequence.
+        applied_seq: u64,
+        /// The packet to release.
+        token: T,
+    },
+    /// The MQTT link went up or down.
+    Link {
+        /// Up.
+        up: bool,
+    },
+    /// Timer: downlink resends, release waves, backorder retries, late orders.
+    Tick,
+    /// A change from the ops API; the reply comes after the durable commit.
+    Api {
+        /// What.
+        op: ApiOp,
+        /// Who.
+        actor: Actor,
+        /// Where the answer goes.
+        reply: oneshot::Sender<ApiReply>,
+    },
 }
 
 /// A handle to the ingest writer.
@@ -138,7 +215,7 @@ impl<T> Clone for IngestHandle<T> {
 }
 
 /// Bounds of the ingest writer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct IngestConfig {
     /// Most requests per commit.
     pub max_group: usize,
@@ -146,13 +223,133 @@ pub struct IngestConfig {
     pub queue: usize,
     /// Receiver timers.
     pub receiver: ReceiverConfig,
+    /// Business rule settings.
+    pub settings: Settings,
+    /// Where webhook events go (bounded), when webhooks are configured.
+    pub webhooks: Option<mpsc::Sender<crate::ops::WebhookEvent>>,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+use crate::time::now_ms;
+
+fn node_of(key: &[u8], tree: &'static str) -> Result<NodeId, HubStoreError> {
+    std::str::from_utf8(key)
+        .ok()
+        .and_then(|n| NodeId::new(n).ok())
+        .ok_or(HubStoreError::Decode {
+            tree,
+            reason: "key is not a node id".into(),
+        })
+}
+
+fn doc_of(key: &[u8], tree: &'static str) -> Result<DocRef, HubStoreError> {
+    std::str::from_utf8(key)
+        .ok()
+        .and_then(|n| DocRef::new(n).ok())
+        .ok_or(HubStoreError::Decode {
+            tree,
+            reason: "key is not a document reference".into(),
+        })
+}
+
+fn id_of(key: &[u8]) -> u64 {
+    <[u8; 8]>::try_from(key)
+        .map(u64::from_be_bytes)
         .unwrap_or(0)
+}
+
+/// Loads the whole hub state from the store.
+pub fn load_state(store: &HubStore, settings: &Settings) -> Result<HubState, HubStoreError> {
+    let loaded = store.load()?;
+    let mut ledger = loaded.ledger;
+    let mut ops = Ops::default();
+    for (k, v) in store.load_all::<ItemRecord>("items")? {
+        let _ = k;
+        ops.items.insert(v.item.sku.clone(), v);
+    }
+    for (k, v) in store.load_all::<NodeMaster>("nodes")? {
+        ops.nodes.insert(node_of(&k, "nodes")?, v);
+    }
+    for (_, o) in store.load_all::<stockpost_common::orders::Order>("orders")? {
+        ops.orders.insert(o.order_ref.clone(), o);
+    }
+    for (k, qty) in store.load_all::<stockpost_common::domain::Dec>("reservations")? {
+        let (order, node, sku): (OrderRef, NodeId, stockpost_common::domain::Sku) =
+            decode("reservations", &k)?;
+        ledger.restore_reservation(&node, &sku, &order, qty);
+    }
+    for (k, v) in store.load_all("exceptions")? {
+        ops.exceptions.insert(id_of(&k), v);
+    }
+    for (k, v) in store.load_all("adjustments")? {
+        ops.adjustments.insert(id_of(&k), v);
+    }
+    for (k, v) in store.load_all::<crate::ops::TaskRecord>("tasks")? {
+        if let Some(id) = std::str::from_utf8(&k)
+            .ok()
+            .and_then(|t| stockpost_common::domain::TaskId::new(t).ok())
+        {
+            ops.tasks.insert(id, v);
+        }
+    }
+    for (k, v) in store.load_all("inbound")? {
+        ops.inbound.insert(doc_of(&k, "inbound")?, v);
+    }
+    for (k, v) in store.load_all("returns")? {
+        ops.returns.insert(doc_of(&k, "returns")?, v);
+    }
+    let acked: BTreeMap<NodeId, u64> = store
+        .load_u64s("down_acked")?
+        .into_iter()
+        .map(|(k, v)| Ok((node_of(&k, "down_acked")?, v)))
+        .collect::<Result<_, HubStoreError>>()?;
+    for (k, head) in store.load_u64s("down_head")? {
+        let node = node_of(&k, "down_head")?;
+        let a = acked.get(&node).copied().unwrap_or(0);
+        ops.downlink.insert(
+            node,
+            crate::ops::Downlink {
+                sender: stockpost_common::sync::Sender::new(settings.sender, a, head),
+                pending: BTreeMap::new(),
+            },
+        );
+    }
+    for (k, item) in store.load_all::<DownlinkItem>("downlink")? {
+        let split = k.iter().position(|b| *b == 0).unwrap_or(k.len());
+        let node = node_of(&k[..split], "downlink")?;
+        let seq = k
+            .get(split + 1..)
+            .and_then(|s| <[u8; 8]>::try_from(s).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
+        if let Some(d) = ops.downlink.get_mut(&node) {
+            d.pending.insert(seq, item);
+        }
+    }
+    store.for_each_event(|e| {
+        if matches!(
+            e.event.body,
+            stockpost_common::domain::EventBody::CountResult { .. }
+                | stockpost_common::domain::EventBody::ReturnReceive { .. }
+                | stockpost_common::domain::EventBody::Disposition { .. }
+        ) {
+            if ops.kpi_events.len() >= 100_000 {
+                ops.kpi_events.pop_front();
+            }
+            ops.kpi_events.push_back(e.event);
+        }
+    })?;
+    ops.next_exception = store.counter("next_exception")?.unwrap_or(1);
+    ops.next_adjustment = store.counter("next_adjustment")?.unwrap_or(1);
+    ops.next_audit = store.counter("next_audit")?.unwrap_or(1);
+    ops.next_task = store.counter("next_task")?.unwrap_or(1);
+    ops.reindex();
+    Ok(HubState {
+        ledger,
+        nodes: BTreeMap::new(),
+        receivers: BTreeMap::new(),
+        next_quarantine: loaded.next_quarantine,
+        ops,
+    })
 }
 
 /// Loads the state and starts the writer thread. Outgoing work goes to `out` (bounded).
@@ -161,13 +358,7 @@ pub fn start<T: Send + 'static>(
     config: IngestConfig,
     out: mpsc::Sender<Outgoing<T>>,
 ) -> Result<(IngestHandle<T>, std::thread::JoinHandle<()>), HubStoreError> {
-    let loaded = store.load()?;
-    let state = Arc::new(Mutex::new(HubState {
-        ledger: loaded.ledger,
-        nodes: BTreeMap::new(),
-        receivers: BTreeMap::new(),
-        next_quarantine: loaded.next_quarantine,
-    }));
+    let state = Arc::new(Mutex::new(load_state(&store, &config.settings)?));
     let (tx, rx) = mpsc::channel(config.queue.max(1));
     let counters = Arc::new(IngestCounters::default());
     let handle = IngestHandle {
@@ -194,6 +385,7 @@ fn writer_loop<T>(
     counters: Arc<IngestCounters>,
 ) {
     let monotonic = std::time::Instant::now();
+    let settings = config.settings;
     while let Some(first) = rx.blocking_recv() {
         let mut group = vec![first];
         while group.len() < config.max_group.max(1) {
@@ -204,11 +396,16 @@ fn writer_loop<T>(
         }
         let at_ms = now_ms();
         let mono_ms = u64::try_from(monotonic.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let now = Now {
+            wall: at_ms,
+            mono: mono_ms,
+        };
         let mut guard = lock(&state);
         let mut batch = WriteBatch::new();
         let mut release: Vec<T> = Vec::new();
         let mut touched: Vec<NodeId> = Vec::new();
         let mut committed_to: BTreeMap<NodeId, u64> = BTreeMap::new();
+        let mut replies: Vec<(oneshot::Sender<ApiReply>, ApiReply)> = Vec::new();
         let mut failed = false;
         for request in group {
             match request {
@@ -226,9 +423,8 @@ fn writer_loop<T>(
                         &mut batch,
                         &node,
                         events,
-                        at_ms,
-                        mono_ms,
-                        config,
+                        now,
+                        &config,
                         &counters,
                         &mut committed_to,
                     ) {
@@ -261,6 +457,67 @@ fn writer_loop<T>(
                         view.reported_pending = pending;
                     }
                 }
+                IngestRequest::DownlinkAck {
+                    node,
+                    applied_seq,
+                    token,
+                } => {
+                    release.push(token);
+                    if let Some(view) = guard.nodes.get_mut(&node) {
+                        view.last_seen_ms = Some(at_ms);
+                    }
+                    guard.ops.downlink_ack(&mut batch, &node, applied_seq, now);
+                }
+                IngestRequest::Link { up } => guard.ops.link(up, now),
+                IngestRequest::Tick => {
+                    if failed {
+                        continue;
+                    }
+                    let HubState {
+                        ledger, nodes, ops, ..
+                    } = &mut *guard;
+                    let online = |n: &NodeId| is_online(nodes, n);
+                    if let Err(e) = ops
+                        .tick(&mut batch, ledger, &online, &settings, now)
+                        .and_then(|()| ops.flush_orders(&mut batch, ledger))
+                    {
+                        tracing::error!(error = %e, "tick failed");
+                        failed = true;
+                    }
+                }
+                IngestRequest::Api { op, actor, reply } => {
+                    if failed {
+                        replies.push((
+                            reply,
+                            Err(ApiError::unavailable("the hub could not commit; try again")),
+                        ));
+                        continue;
+                    }
+                    guard.ops.enforce_downlink_limit = true;
+                    let result = api(&mut guard, &mut batch, op, &actor, &settings, now);
+                    guard.ops.enforce_downlink_limit = false;
+                    let result = match result {
+                        Ok(v) => {
+                            let HubState { ledger, ops, .. } = &mut *guard;
+                            ops.flush_orders(&mut batch, ledger).map(|()| v)
+                        }
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = &result {
+                        if e.status >= 500 {
+                            // Something may be half-written: do not commit this round.
+                            failed = true;
+                        }
+                    }
+                    replies.push((reply, result));
+                }
+            }
+        }
+        if !failed {
+            let HubState { ledger, ops, .. } = &mut *guard;
+            if let Err(e) = ops.flush_orders(&mut batch, ledger) {
+                tracing::error!(error = %e, "cannot write orders");
+                failed = true;
             }
         }
         let result = if failed {
@@ -270,6 +527,7 @@ fn writer_loop<T>(
         } else {
             store.commit(batch).map_err(|e| e.to_string())
         };
+        let mut webhooks = Vec::new();
         match result {
             Ok(()) => {
                 counters.commits.fetch_add(1, Ordering::Relaxed);
@@ -278,15 +536,24 @@ fn writer_loop<T>(
                         r.committed(*seq);
                     }
                 }
+                webhooks = std::mem::take(&mut guard.ops.webhooks);
             }
             Err(e) => {
                 counters.commit_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(error = %e, "ingest commit failed; reloading the hub state; nodes will resend");
-                match store.load() {
-                    Ok(loaded) => {
-                        guard.ledger = loaded.ledger;
-                        guard.next_quarantine = loaded.next_quarantine;
-                        guard.receivers.clear();
+                for (_, r) in replies.iter_mut() {
+                    if r.is_ok() || r.as_ref().is_err_and(|e| e.status >= 500) {
+                        *r = Err(ApiError::unavailable(
+                            "the hub could not store the change; nothing was changed; try again",
+                        ));
+                    }
+                }
+                match load_state(&store, &settings) {
+                    Ok(mut loaded) => {
+                        loaded.nodes = std::mem::take(&mut guard.nodes);
+                        let up = guard.ops.link_up;
+                        *guard = loaded;
+                        guard.ops.link(up, now);
                     }
                     Err(load_error) => {
                         tracing::error!(error = %load_error, "cannot reload the hub state; stopping ingest");
@@ -312,7 +579,24 @@ fn writer_loop<T>(
                 }
             }
         }
+        for (node, first_seq, items) in guard.ops.poll_downlink(now) {
+            outgoing.push(Outgoing::Downlink {
+                node,
+                first_seq,
+                items,
+            });
+        }
         drop(guard);
+        for (reply, result) in replies {
+            let _ = reply.send(result);
+        }
+        if let Some(hooks) = &config.webhooks {
+            for w in webhooks {
+                if hooks.try_send(w).is_err() {
+                    counters.webhooks_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
         for o in outgoing {
             if out.blocking_send(o).is_err() {
                 return;
@@ -326,18 +610,65 @@ fn writer_loop<T>(
     }
 }
 
+fn api(
+    state: &mut HubState,
+    batch: &mut WriteBatch,
+    op: ApiOp,
+    actor: &Actor,
+    settings: &Settings,
+    now: Now,
+) -> ApiReply {
+    let HubState {
+        ledger, nodes, ops, ..
+    } = state;
+    let online = |n: &NodeId| is_online(nodes, n);
+    match op {
+        ApiOp::PutItem(record) => ops
+            .put_item(batch, *record, actor, settings, now)
+            .map(|v| (200, v)),
+        ApiOp::PutNode(node, master) => ops
+            .put_node(batch, ledger, node, master, actor, settings, now)
+            .map(|v| (200, v)),
+        ApiOp::PutLocation(node, code, info) => ops
+            .put_location(batch, ledger, node, code, info, actor, settings, now)
+            .map(|v| (200, v)),
+        ApiOp::Inbound(node, doc, lines) => ops
+            .create_doc(batch, false, doc, node, None, lines, actor, settings, now)
+            .map(|v| (201, v)),
+        ApiOp::Return(node, doc, order, lines) => ops
+            .create_doc(batch, true, doc, node, order, lines, actor, settings, now)
+            .map(|v| (201, v)),
+        ApiOp::CreateOrder(new) => ops
+            .create_order(batch, ledger, &new, actor, &online, now)
+            .map(|v| (201, v)),
+        ApiOp::CancelOrder(r) => ops
+            .cancel_order(batch, ledger, &r, actor, settings, now)
+            .map(|v| (200, v)),
+        ApiOp::ReleaseOrder(r) => ops
+            .release_order(batch, &r, &actor.name, settings, now)
+            .map(|v| (200, v)),
+        ApiOp::Resolve(id, note) => ops
+            .resolve_exception(batch, id, note, actor, now)
+            .map(|v| (200, v)),
+        ApiOp::Decide(id, yes) => ops
+            .decide_adjustment(batch, id, yes, actor, settings, now)
+            .map(|v| (200, v)),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn apply_batch(
     state: &mut HubState,
     batch: &mut WriteBatch,
     node: &NodeId,
     events: Vec<Event>,
-    at_ms: i64,
-    mono_ms: u64,
-    config: IngestConfig,
+    now: Now,
+    config: &IngestConfig,
     counters: &IngestCounters,
     committed_to: &mut BTreeMap<NodeId, u64>,
 ) -> Result<(), HubStoreError> {
+    let at_ms = now.wall;
+    let mono_ms = now.mono;
     let Some(first) = events.first().map(|e| e.id.seq) else {
         return Ok(());
     };
@@ -381,6 +712,26 @@ fn apply_batch(
                         }
                         if let Some(view) = state.nodes.get_mut(node) {
                             view.last_event_at_ms = Some(event.at_ms);
+                        }
+                        {
+                            let HubState {
+                                ledger, nodes, ops, ..
+                            } = &mut *state;
+                            let online = |n: &NodeId| is_online(nodes, n);
+                            if let Err(e) = ops.after_event(
+                                batch,
+                                ledger,
+                                &event,
+                                &applied,
+                                &online,
+                                &config.settings,
+                                now,
+                            ) {
+                                return Err(HubStoreError::Decode {
+                                    tree: "ops",
+                                    reason: e.to_string(),
+                                });
+                            }
                         }
                         let stored = StoredEvent {
                             event,

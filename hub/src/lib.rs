@@ -4,8 +4,16 @@
 //! database), the ingest writer that applies node events exactly once and in order, the MQTT
 //! side, and the ops HTTP API.
 
+pub mod auth;
+pub mod cli;
 pub mod config;
+pub mod dashboard;
+pub mod error;
+pub mod http;
 pub mod ingest;
 pub mod mqtt;
 pub mod node;
+pub mod ops;
 pub mod store;
+pub mod time;
+pub mod webhooks;

@@ -26,6 +26,8 @@ pub struct MqttCounters {
     pub connects: AtomicU64,
     /// Whether connected now.
     pub connected: AtomicBool,
+    /// Downlink items published (resends included).
+    pub downlink_sent: AtomicU64,
 }
 
 /// Builds the hub's MQTT options; every delivery-relevant option is explicit.
@@ -104,6 +106,7 @@ pub async fn run(
     // Publishing acks and releasing packets runs beside the event loop.
     let publisher = {
         let client = client.clone();
+        let counters_pub = Arc::clone(&counters);
         tokio::spawn(async move {
             while let Some(o) = outgoing.recv().await {
                 match o {
@@ -124,6 +127,29 @@ pub async fn run(
                                 }
                             }
                             Err(e) => tracing::error!(error = %e, "ack does not encode"),
+                        }
+                    }
+                    Outgoing::Downlink {
+                        node,
+                        first_seq,
+                        items,
+                    } => {
+                        let count = items.len();
+                        match wire::encode(&Message::Downlink { items }, &node, first_seq) {
+                            Ok(bytes) => {
+                                counters_pub
+                                    .downlink_sent
+                                    .fetch_add(count as u64, Ordering::Relaxed);
+                                if let Err(e) = client
+                                    .publish(topics::down(&node), QoS::AtLeastOnce, false, bytes)
+                                    .await
+                                {
+                                    tracing::warn!(error = %e, "downlink not queued; resent on the ack timeout");
+                                }
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, %node, "downlink does not encode")
+                            }
                         }
                     }
                     Outgoing::Release(publish) => {
@@ -165,6 +191,7 @@ pub async fn run(
                 backoff_ms = min_ms;
                 counters.connects.fetch_add(1, Ordering::Relaxed);
                 counters.connected.store(true, Ordering::Relaxed);
+                waiting.push_back(IngestRequest::Link { up: true });
                 for topic in &subscriptions {
                     if let Err(e) = client.try_subscribe(topic.clone(), QoS::AtLeastOnce) {
                         tracing::warn!(error = %e, "subscribe not queued");
@@ -191,11 +218,11 @@ pub async fn run(
                             pending: outbox_pending,
                             token: publish,
                         },
-                        Message::DownlinkAck { .. } => {
-                            // The downlink sender arrives with the hub's dispatch; nothing to do yet.
-                            let _ = client.try_ack(&publish);
-                            continue;
-                        }
+                        Message::DownlinkAck { applied_seq } => IngestRequest::DownlinkAck {
+                            node,
+                            applied_seq,
+                            token: publish,
+                        },
                         other => {
                             counters.rejected.fetch_add(1, Ordering::Relaxed);
                             IngestRequest::Quarantine {
@@ -228,7 +255,9 @@ pub async fn run(
             }
             Ok(_) => {}
             Err(e) => {
-                counters.connected.store(false, Ordering::Relaxed);
+                if counters.connected.swap(false, Ordering::Relaxed) {
+                    waiting.push_back(IngestRequest::Link { up: false });
+                }
                 tracing::warn!(error = %e, "mqtt connection lost; reconnecting");
                 let jitter = rand::rng().random_range(0..=backoff_ms / 2);
                 tokio::time::sleep(Duration::from_millis(backoff_ms / 2 + jitter)).await;

@@ -26,6 +26,19 @@ pub const TREES: &[&str] = &[
     "totals",
     "locations",
     "quarantine",
+    "items",
+    "nodes",
+    "orders",
+    "reservations",
+    "exceptions",
+    "adjustments",
+    "audit",
+    "downlink",
+    "down_head",
+    "down_acked",
+    "tasks",
+    "inbound",
+    "returns",
 ];
 
 const PAGE: usize = 5_000;
@@ -80,7 +93,8 @@ pub fn encode<T: Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>> {
     })
 }
 
-fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T> {
+/// Decodes a stored value.
+pub fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T> {
     postcard::from_bytes(bytes).map_err(|e| HubStoreError::Decode {
         tree,
         reason: e.to_string(),
@@ -209,6 +223,88 @@ impl HubStore {
             ledger: Ledger::restore(locations, balances, totals, applied),
             next_quarantine,
         })
+    }
+
+    /// Every row of `tree`, decoded with postcard.
+    pub fn load_all<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: &'static str,
+    ) -> Result<Vec<(Vec<u8>, T)>> {
+        let mut out = Vec::new();
+        self.for_each(tree, |k, v| {
+            out.push((k.to_vec(), decode(tree, v)?));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Every row of `tree` whose value is a big-endian u64.
+    pub fn load_u64s(&self, tree: &'static str) -> Result<Vec<(Vec<u8>, u64)>> {
+        let mut out = Vec::new();
+        self.for_each(tree, |k, v| {
+            let n = <[u8; 8]>::try_from(v)
+                .map(u64::from_be_bytes)
+                .map_err(|_| HubStoreError::Decode {
+                    tree,
+                    reason: "value is not a u64".into(),
+                })?;
+            out.push((k.to_vec(), n));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// A counter in `meta`.
+    pub fn counter(&self, name: &str) -> Result<Option<u64>> {
+        Ok(self
+            .store
+            .get("meta", name.as_bytes())?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+            .map(u64::from_be_bytes))
+    }
+
+    /// Calls `f` for every stored event, in (node, seq) order.
+    pub fn for_each_event(&self, mut f: impl FnMut(StoredEvent)) -> Result<()> {
+        self.for_each("events", |_, v| {
+            f(decode("events", v)?);
+            Ok(())
+        })
+    }
+
+    /// Events of every node, in (node, seq) order, at most `limit`.
+    pub fn all_events(&self, limit: usize) -> Result<Vec<StoredEvent>> {
+        let rows = self.store.scan_range(
+            "events",
+            Bound::Unbounded,
+            Bound::Unbounded,
+            limit.min(self.store.limits().max_scan_items),
+            ScanOrder::Ascending,
+        )?;
+        rows.iter().map(|(_, v)| decode("events", v)).collect()
+    }
+
+    /// Audit entries after id `after`, at most `limit`, as stored (JSON).
+    pub fn audit(&self, after: u64, limit: usize) -> Result<Vec<(u64, serde_json::Value)>> {
+        let start = after.saturating_add(1).to_be_bytes();
+        let rows = self.store.scan_range(
+            "audit",
+            Bound::Included(start.as_slice()),
+            Bound::Unbounded,
+            limit.min(self.store.limits().max_scan_items),
+            ScanOrder::Ascending,
+        )?;
+        rows.iter()
+            .map(|(k, v)| {
+                let id = <[u8; 8]>::try_from(k.as_slice())
+                    .map(u64::from_be_bytes)
+                    .unwrap_or(0);
+                let value = serde_json::from_slice(v).map_err(|e| HubStoreError::Decode {
+                    tree: "audit",
+                    reason: e.to_string(),
+                })?;
+                Ok((id, value))
+            })
+            .collect()
     }
 
     /// Events of `node` after `after`, at most `limit`.

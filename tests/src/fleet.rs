@@ -23,10 +23,10 @@ pub fn agent_config(node: &str, dir: &Path, mqtt: &str) -> anyhow::Result<AgentC
     )?)
 }
 
-/// A hub configuration for tests.
+/// A hub configuration for tests (HTTP on a free port).
 pub fn hub_config(dir: &Path, mqtt: &str) -> anyhow::Result<HubConfig> {
     let text = format!(
-        "data_dir = \"{}\"\n[mqtt]\naddress = \"{mqtt}\"\nclient_id = \"stockpost-hub-test\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[ingest]\nresend_interval_ms = 200\n",
+        "data_dir = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[mqtt]\naddress = \"{mqtt}\"\nclient_id = \"stockpost-hub-test\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[ingest]\nresend_interval_ms = 200\n",
         dir.display()
     );
     Ok(HubConfig::from_toml(

@@ -2,6 +2,10 @@
 //! pictures (rxing, Apache-2.0): every bar code must decode as GS1-128 (AIM `]C1`) carrying
 //! exactly the element strings the template was asked to encode (devices.md §3.6). This checks
 //! the ZPL we generate against an independent renderer and decoder, not against itself.
+//!
+//! labelize and rxing take long to build, so this test is behind a feature:
+//! `cargo test -p stockpost-tests --features label-render --test label_render`
+#![cfg(feature = "label-render")]
 #![allow(clippy::unwrap_used)]
 
 use std::str::FromStr;

@@ -533,6 +533,20 @@ impl Ledger {
         released
     }
 
+    /// Puts back a reservation read from durable storage (the hub's store), without the
+    /// availability check: physical events may since have left less available than is
+    /// reserved, which [`Flag::ReservedExceedsAvailable`] reports. Zero or negative `qty` does
+    /// nothing.
+    pub fn restore_reservation(&mut self, node: &NodeId, sku: &Sku, order: &OrderRef, qty: Dec) {
+        if qty.is_negative() || qty.is_zero() {
+            return;
+        }
+        self.reservations
+            .entry((node.clone(), sku.clone()))
+            .or_default()
+            .insert(order.clone(), qty);
+    }
+
     /// What is reserved for `order` of `sku` at `node`.
     pub fn reserved_for(&self, node: &NodeId, sku: &Sku, order: &OrderRef) -> Dec {
         self.reservations

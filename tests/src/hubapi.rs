@@ -1,0 +1,135 @@
+//! A hub with its HTTP API for system tests: tokens of every role, a JSON client, and a way to
+//! feed node events straight into the ingest writer (for tests that need no broker).
+
+use crate::fleet::eventually;
+use std::path::Path;
+use std::time::Duration;
+use stockpost_common::domain::{Event, EventBody, EventId, NodeId, OperatorId};
+use stockpost_hub::config::HubConfig;
+use stockpost_hub::ingest::{lock, IngestRequest};
+use stockpost_hub::node::HubNode;
+
+/// Tokens of the test hub, by role.
+pub const ADMIN: &str = "admin-token-0123456789";
+/// Viewer token.
+pub const VIEWER: &str = "viewer-token-0123456789";
+/// Operator token.
+pub const OPERATOR: &str = "operator-token-0123456789";
+/// Approver token.
+pub const APPROVER: &str = "approver-token-0123456789";
+
+/// A hub configuration with HTTP on a free port and a token per role.
+pub fn hub_config_with_api(dir: &Path, mqtt: &str, extra: &str) -> anyhow::Result<HubConfig> {
+    let text = format!(
+        "data_dir = \"{}\"\n{extra}\n[http]\nlisten = \"127.0.0.1:0\"\n[mqtt]\naddress = \"{mqtt}\"\nclient_id = \"stockpost-hub-test\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[ingest]\nresend_interval_ms = 200\n[downlink]\ntick_ms = 50\nack_timeout_ms = 1000\n[approval]\nthreshold = \"100\"\n[[auth.tokens]]\nname = \"viewer\"\ntoken = \"{VIEWER}\"\nrole = \"viewer\"\n[[auth.tokens]]\nname = \"operator\"\ntoken = \"{OPERATOR}\"\nrole = \"operator\"\n[[auth.tokens]]\nname = \"approver\"\nsha256 = \"{}\"\nrole = \"approver\"\n",
+        dir.display(),
+        stockpost_hub::auth::sha256_hex(APPROVER),
+    );
+    let env = vec![("STOCKPOST_ADMIN_TOKEN".to_string(), ADMIN.to_string())];
+    Ok(HubConfig::from_toml(
+        &text,
+        Path::new("test-hub.toml"),
+        &env,
+    )?)
+}
+
+/// A JSON client of the hub's API.
+#[derive(Debug, Clone)]
+pub struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    /// For a running hub.
+    pub fn new(hub: &HubNode) -> anyhow::Result<Self> {
+        Ok(Self {
+            base: format!("http://{}", hub.http_addr),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?,
+        })
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends `method path` with `token` and an optional JSON body; returns status and JSON.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
+        let m = reqwest::Method::from_bytes(method.as_bytes())?;
+        let mut req = self.http.request(m, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await?;
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        Ok((status, json))
+    }
+
+    /// Like [`Api::call`], failing unless the status is 2xx.
+    pub async fn ok(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let (status, json) = self.call(method, path, Some(token), body).await?;
+        if !(200..300).contains(&status) {
+            anyhow::bail!("{method} {path}: {status} {json}");
+        }
+        Ok(json)
+    }
+}
+
+/// Feeds node events into the hub's ingest writer as if they came over MQTT (QoS 0 token, so
+/// releasing it sends nothing), numbering them after what the hub applied for the node.
+pub async fn inject(hub: &HubNode, node: &str, bodies: Vec<EventBody>) -> anyhow::Result<u64> {
+    let node = NodeId::new(node)?;
+    let first = lock(&hub.ingest.state).ledger.applied_seq(&node) + 1;
+    let events: Vec<Event> = bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| Event {
+            id: EventId {
+                node: node.clone(),
+                seq: first + i as u64,
+            },
+            at_ms: stockpost_hub::time::now_ms(),
+            operator: OperatorId::new("op-test").ok(),
+            station: None,
+            task: None,
+            body,
+        })
+        .collect();
+    let last = first + events.len() as u64 - 1;
+    let token = rumqttc::Publish::new("test", rumqttc::QoS::AtMostOnce, Vec::<u8>::new());
+    hub.ingest
+        .tx
+        .send(IngestRequest::Batch {
+            node: node.clone(),
+            events,
+            token,
+        })
+        .await
+        .map_err(|_| anyhow::anyhow!("ingest stopped"))?;
+    let applied = eventually(Duration::from_secs(10), || {
+        lock(&hub.ingest.state).ledger.applied_seq(&node) >= last
+    })
+    .await;
+    anyhow::ensure!(applied, "the hub did not apply events up to {last}");
+    Ok(last)
+}
