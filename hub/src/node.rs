@@ -55,6 +55,7 @@ pub struct HubNode {
     shutdown: watch::Sender<bool>,
     mqtt_task: tokio::task::JoinHandle<Result<(), String>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    ingest_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 fn dec(key: &str, text: &str) -> Result<Dec, StartError> {
@@ -106,7 +107,7 @@ impl HubNode {
         let (hook_tx, hook_rx) = mpsc::channel(1024);
         let webhooks = Arc::new(Webhooks::new(config.webhooks.clone()));
         let (out_tx, out_rx) = mpsc::channel(config.ingest.queue.max(16) * 4);
-        let (ingest, _thread) = ingest::start(
+        let (ingest, ingest_thread) = ingest::start(
             store.clone(),
             IngestConfig {
                 max_group: config.ingest.max_batches_per_commit,
@@ -196,6 +197,7 @@ impl HubNode {
             shutdown,
             mqtt_task,
             tasks,
+            ingest_thread: Some(ingest_thread),
         })
     }
 
@@ -205,6 +207,17 @@ impl HubNode {
         let _ = (&mut self.mqtt_task).await;
         for t in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+        // The ingest writer ends when the last handle to it is gone; wait for it so the store
+        // is closed when `stop` returns (a restart in the same process can then reopen it).
+        let thread = self.ingest_thread.take();
+        drop(self);
+        if let Some(thread) = thread {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(10),
+                tokio::task::spawn_blocking(move || thread.join()),
+            )
+            .await;
         }
     }
 }
