@@ -3,11 +3,13 @@
 
 use serde_json::{json, Value};
 use stockpost_common::gs1::{AiElement, Gs1Data, ScanContent, ScanData};
-use stockpost_common::scale::{DecoderOptions, Framer, ScaleDecoder, ScaleProtocol, WeightReading};
+use stockpost_common::scale::{
+    DecoderOptions, Framer, ScaleCondition, ScaleDecoder, ScaleProtocol, WeightReading,
+};
 use stockpost_common::scan_payload::{classify_payload, ContainerRef, LocationRef, StationPayload};
 
 fn element(e: &AiElement) -> Value {
-    json!({"ai": e.ai, "value": e.value})
+    json!([e.ai, e.value])
 }
 
 fn gs1(data: &Gs1Data) -> Value {
@@ -46,34 +48,61 @@ fn scan(data: &ScanData) -> Value {
     out
 }
 
-/// Decodes one scanner payload; `Err` carries a message an operator can act on.
-pub fn decode_scan(data: &[u8]) -> Result<Value, String> {
-    let payload = classify_payload(data).map_err(|e| e.to_string())?;
+/// An input the agent cannot use: a snake_case code and a message an operator can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// snake_case code.
+    pub code: &'static str,
+    /// The reason.
+    pub message: String,
+}
+
+impl DecodeError {
+    /// `{"error": {"code", "message"}}`, the contract's error shape.
+    pub fn to_json(&self) -> Value {
+        json!({"error": {"code": self.code, "message": self.message}})
+    }
+}
+
+/// Decodes one scanner payload: `kind` is the station payload kind (`operator`, `location`,
+/// `container`, `order`, `quantity`, `command`) or, for product barcodes, `gtin`, `gs1`,
+/// `digital_link` or `text`; GS1 data lists its AIs in order as `[ai, value]` pairs.
+pub fn decode_scan(data: &[u8]) -> Result<Value, DecodeError> {
+    let payload = classify_payload(data).map_err(|e| DecodeError {
+        code: "invalid_scan",
+        message: e.to_string(),
+    })?;
     Ok(match payload {
-        StationPayload::Operator(op) => json!({"payload": "operator", "operator": op}),
+        StationPayload::Operator(op) => json!({"kind": "operator", "value": op}),
         StationPayload::Location(LocationRef::Code(code)) => {
-            json!({"payload": "location", "location": code})
+            json!({"kind": "location", "value": code})
         }
         StationPayload::Location(other) => {
-            json!({"payload": "location", "location": format!("{other:?}")})
+            json!({"kind": "location", "value": format!("{other:?}")})
         }
         StationPayload::Container(ContainerRef::Code(code)) => {
-            json!({"payload": "container", "container": code})
+            json!({"kind": "container", "value": code})
         }
         StationPayload::Container(ContainerRef::Sscc(sscc)) => {
-            json!({"payload": "container", "sscc": sscc})
+            json!({"kind": "container", "value": sscc, "sscc": sscc})
         }
-        StationPayload::Order(order) => json!({"payload": "order", "order": order}),
-        StationPayload::Quantity(q) => json!({"payload": "quantity", "qty": q.to_string()}),
-        StationPayload::Command(c) => json!({"payload": "command", "command": c.word()}),
-        StationPayload::Product(data) => {
-            let mut v = scan(&data);
-            if let Some(map) = v.as_object_mut() {
-                map.insert("payload".into(), json!("product"));
-            }
-            v
-        }
+        StationPayload::Order(order) => json!({"kind": "order", "value": order}),
+        StationPayload::Quantity(q) => json!({"kind": "quantity", "value": q.to_string()}),
+        StationPayload::Command(c) => json!({"kind": "command", "value": c.word()}),
+        StationPayload::Product(data) => scan(&data),
     })
+}
+
+fn condition(c: &ScaleCondition) -> Value {
+    match c {
+        ScaleCondition::Ok => json!("ok"),
+        ScaleCondition::Overload => json!("overload"),
+        ScaleCondition::Underload => json!("underload"),
+        ScaleCondition::OutOfRange => json!("out_of_range"),
+        ScaleCondition::ZeroError => json!("zero_error"),
+        ScaleCondition::NotZeroedSincePowerUp => json!("not_zeroed"),
+        other => json!(format!("error: {other:?}")),
+    }
 }
 
 fn reading(r: &WeightReading) -> Value {
@@ -83,17 +112,24 @@ fn reading(r: &WeightReading) -> Value {
         "value_kg": r.value_kg().ok().map(|v| v.to_string()),
         "stable": r.stable,
         "net": r.net,
-        "condition": format!("{:?}", r.condition),
+        "condition": condition(&r.condition),
         "tare": r.tare.map(|v| v.to_string()),
     })
 }
 
-/// Decodes raw scale bytes with `protocol`; one JSON value per frame (errors included).
-pub fn decode_weight(protocol: &str, bytes: &[u8]) -> Result<Vec<Value>, String> {
-    let protocol: ScaleProtocol = serde_json::from_value(json!(protocol)).map_err(|_| {
-        format!(
-            "unknown protocol {protocol:?}: use mt-sics, toledo, nci, cas-ecr, cas-22 or generic"
-        )
+/// Decodes raw scale bytes with `protocol` (`mt-sics`, `toledo`, `nci`, `cas` (= `cas-ecr`),
+/// `cas-22`, `generic`); one JSON value per frame (frame errors included).
+pub fn decode_weight(protocol: &str, bytes: &[u8]) -> Result<Vec<Value>, DecodeError> {
+    let name = if protocol == "cas" {
+        "cas-ecr"
+    } else {
+        protocol
+    };
+    let protocol: ScaleProtocol = serde_json::from_value(json!(name)).map_err(|_| DecodeError {
+        code: "unknown_protocol",
+        message: format!(
+            "unknown protocol {protocol:?}: use mt-sics, toledo, nci, cas, cas-22 or generic"
+        ),
     })?;
     let mut decoder = ScaleDecoder::new(protocol, DecoderOptions::default());
     decoder.push(bytes);
@@ -104,7 +140,7 @@ pub fn decode_weight(protocol: &str, bytes: &[u8]) -> Result<Vec<Value>, String>
                 Some(r) => reading(&r),
                 None => json!({"message": format!("{m:?}")}),
             },
-            Err(e) => json!({"error": e.to_string()}),
+            Err(e) => json!({"error": {"code": "bad_frame", "message": e.to_string()}}),
         });
     }
     Ok(out)

@@ -50,9 +50,9 @@ fn main() -> anyhow::Result<()> {
                     Ok(())
                 }
                 Err(e) => {
-                    println!("{}", serde_json::json!({"error": e}));
-                    eprintln!("stockpost-agent decode-scan: {e}");
-                    std::process::exit(1)
+                    println!("{}", e.to_json());
+                    eprintln!("stockpost-agent decode-scan: {}", e.message);
+                    std::process::exit(2)
                 }
             }
         }
@@ -64,7 +64,8 @@ fn main() -> anyhow::Result<()> {
             let frames = match stockpost_agent::diagnostics::decode_weight(&protocol, &bytes) {
                 Ok(frames) => frames,
                 Err(e) => {
-                    eprintln!("stockpost-agent decode-weight: {e}");
+                    println!("{}", e.to_json());
+                    eprintln!("stockpost-agent decode-weight: {}", e.message);
                     std::process::exit(2)
                 }
             };
