@@ -93,13 +93,11 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("http.listen {listen}"))?;
         tracing::info!(%listen, "agent HTTP listening");
-        let app = stockpost_agent::http::router(Arc::clone(&node));
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("http server")?;
+        stockpost_agent::http::serve(Arc::clone(&node), listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("http server")?;
         Ok(())
     })
 }

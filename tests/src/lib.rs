@@ -4,3 +4,4 @@
 pub mod fleet;
 pub mod mosquitto;
 pub mod proxy;
+pub mod station;
