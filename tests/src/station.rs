@@ -30,7 +30,9 @@ pub fn station_config_text(data_dir: &Path, http: &str, stations: &str) -> Strin
 }
 
 /// The stations most tests use: a handheld doing everything but pack/ship, and a pack station.
-pub const STATIONS: &str = "[[stations]]\nid = \"hh-1\"\nkinds = [\"receive\", \"putaway\", \"pick\", \"count\", \"replenish\", \"return\"]\nreceiving_location = \"DOCK-1\"\nreturns_location = \"RET-1\"\n\n[[stations]]\nid = \"pack-1\"\nkinds = [\"pack\", \"ship\"]\ncarton_tare_kg = \"0.200\"\n";
+/// Their duplicate-fire window is off, because tests scan the same payload (`C:CONFIRM`)
+/// faster than a person can; the filter has its own test.
+pub const STATIONS: &str = "[[stations]]\nid = \"hh-1\"\nkinds = [\"receive\", \"putaway\", \"pick\", \"count\", \"replenish\", \"return\"]\nreceiving_location = \"DOCK-1\"\nreturns_location = \"RET-1\"\nduplicate_window_ms = 0\n\n[[stations]]\nid = \"pack-1\"\nkinds = [\"pack\", \"ship\"]\ncarton_tare_kg = \"0.200\"\nduplicate_window_ms = 0\n";
 
 /// A running in-process agent with its HTTP API.
 #[derive(Debug)]
@@ -200,7 +202,7 @@ fn item(sku: &str, gtins: &[(String, PackLevel, &str)], weight: &str) -> anyhow:
     let mut list = Vec::new();
     for (g, pack, qty) in gtins {
         list.push(ItemGtin {
-            gtin: Gtin::from_str(g).map_err(|e| anyhow!("{e}"))?,
+            gtin: Gtin::new(g.as_str()).map_err(|e| anyhow!("{e}"))?,
             pack: *pack,
             qty_per_pack: stockpost_common::domain::Qty::from_str(qty)
                 .map_err(|e| anyhow!("{e}"))?,

@@ -127,12 +127,10 @@ async fn a_double_fired_scan_counts_once_and_a_repeat_after_the_window_counts_ag
     a.ok("hh-1", &mug()).await.unwrap();
     let v = a.scan("hh-1", &mug()).await.unwrap();
     assert_eq!(v["duplicate"], true, "{v}");
-    assert_eq!(v["station"]["expect"]["done"], "1");
     // After the window the same scan is an intended repeat. Wait on the clock, not a sleep:
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(450);
     tokio::time::sleep_until(deadline).await;
-    let s = a.ok("hh-1", &mug()).await.unwrap();
-    assert_eq!(s["expect"]["done"], "2", "{s}");
+    a.ok("hh-1", &mug()).await.unwrap();
     a.ok("hh-1", "C:CONFIRM").await.unwrap();
     assert_eq!(a.on_hand("MUG-BLUE", "DOCK-1").await.unwrap(), d("2"));
     a.stop().await;
