@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/stations/{station}", get(station))
         .route("/api/v1/stations/{station}/scan", post(scan))
         .route("/api/v1/stations/{station}/events", get(events))
+        .route("/api/v1/stations/{station}/weight", post(weight))
         .route("/api/v1/tasks", get(tasks))
 }
 
@@ -93,6 +94,51 @@ async fn scan(State(node): State<AppState>, Path(id): Path<String>, body: Bytes)
         return bad_body("data must be one scan, without its CR/LF terminator");
     }
     match node.stations.scan(&id, parsed.data.as_bytes()).await {
+        Ok(answer) => Json(answer.to_json()).into_response(),
+        Err(e) => runtime_error(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightBody {
+    kg: String,
+    #[serde(default = "yes")]
+    stable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A scale reading given by hand or by an integration (a station without a scale driver):
+/// `{"kg": "1.250", "stable": true}`. Takes the same path as a reading from the scale.
+async fn weight(State(node): State<AppState>, Path(id): Path<String>, body: Bytes) -> Response {
+    use stockpost_common::scale::{ScaleCondition, WeightReading, WeightUnit};
+    if !node.stations.station_ids().iter().any(|s| s == &id) {
+        return runtime_error(RuntimeError::UnknownStation(id));
+    }
+    let parsed: WeightBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return bad_body(format!(
+                "The body must be JSON {{\"kg\": \"1.250\", \"stable\": true}}: {e}"
+            ))
+        }
+    };
+    let value = match parsed.kg.parse::<rust_decimal::Decimal>() {
+        Ok(v) if !v.is_sign_negative() => v,
+        _ => return bad_body(format!("kg must be a non-negative decimal string, not {:?}", parsed.kg)),
+    };
+    let reading = WeightReading {
+        value: Some(value),
+        unit: WeightUnit::Kg,
+        stable: parsed.stable,
+        net: None,
+        condition: ScaleCondition::Ok,
+        tare: None,
+    };
+    match node.stations.weight(&id, reading).await {
         Ok(answer) => Json(answer.to_json()).into_response(),
         Err(e) => runtime_error(e),
     }
