@@ -237,9 +237,7 @@ fn default_duplicate_window_ms() -> u64 {
 
 impl StationConfig {
     /// The station machine's configuration (call after `AgentConfig::validate`).
-    pub fn to_task_config(
-        &self,
-    ) -> Result<stockpost_common::tasks::StationConfig, ConfigError> {
+    pub fn to_task_config(&self) -> Result<stockpost_common::tasks::StationConfig, ConfigError> {
         use std::str::FromStr;
         use stockpost_common::domain::{Dec, LocationCode, StationId};
         use stockpost_common::tasks::TaskKind;

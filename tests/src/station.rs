@@ -98,7 +98,9 @@ impl StationAgent {
 
     /// Sends a task down.
     pub async fn task(&self, spec: TaskSpec) -> anyhow::Result<()> {
-        self.downlink(vec![DownlinkItem::Task(spec)]).await.map(|_| ())
+        self.downlink(vec![DownlinkItem::Task(spec)])
+            .await
+            .map(|_| ())
     }
 
     /// `POST /api/v1/stations/{station}/scan`; returns the answer JSON (status must be 200).
@@ -165,8 +167,8 @@ impl StationAgent {
             .await?;
         let mut total = Dec::ZERO;
         for b in v["balances"].as_array().into_iter().flatten() {
-            let q = Dec::from_str(b["on_hand"].as_str().unwrap_or("0"))
-                .map_err(|e| anyhow!("{e}"))?;
+            let q =
+                Dec::from_str(b["on_hand"].as_str().unwrap_or("0")).map_err(|e| anyhow!("{e}"))?;
             total = total.checked_add(q).ok_or_else(|| anyhow!("overflow"))?;
         }
         Ok(total)
@@ -292,7 +294,10 @@ pub async fn http_text(
             .nth(1)
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| anyhow!("no status in {head:?}"))?;
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             dechunk(rest)
         } else {
             rest.to_string()

@@ -80,9 +80,14 @@ async fn scan(addr: std::net::SocketAddr, data: &str) -> anyhow::Result<Value> {
 }
 
 async fn stock_and_seq(addr: std::net::SocketAddr) -> (Dec, u64) {
-    let (_, stock) = http(addr, "GET", "/api/v1/stock?sku=MUG-BLUE&location=DOCK-1", None)
-        .await
-        .unwrap();
+    let (_, stock) = http(
+        addr,
+        "GET",
+        "/api/v1/stock?sku=MUG-BLUE&location=DOCK-1",
+        None,
+    )
+    .await
+    .unwrap();
     let on_hand = stock["balances"]
         .as_array()
         .and_then(|b| b.first())
@@ -153,22 +158,37 @@ async fn after_kill_9_mid_flow_every_acknowledged_step_is_there_once_and_the_flo
     let mut child = spawn(&bin, &config_path, &dir.path().join("agent-2.log"));
     wait_healthy(addr).await;
     let (on_hand, last_seq) = stock_and_seq(addr).await;
-    let received: u64 = on_hand.to_string().split('.').next().unwrap().parse().unwrap();
+    let received: u64 = on_hand
+        .to_string()
+        .split('.')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(
         received == acked || received == acked + 1,
         "acknowledged {acked} receipts, found {received} (one unacknowledged in-flight step may have landed)"
     );
-    assert_eq!(last_seq, received, "one event per receipt: nothing doubled, no gap");
+    assert_eq!(
+        last_seq, received,
+        "one event per receipt: nothing doubled, no gap"
+    );
 
     // The station resumes the same blind receipt with the same operator.
-    let (_, state) = http(addr, "GET", "/api/v1/stations/hh-1", None).await.unwrap();
+    let (_, state) = http(addr, "GET", "/api/v1/stations/hh-1", None)
+        .await
+        .unwrap();
     assert_eq!(state["operator"], "op-1", "{state}");
     assert_eq!(state["task"]["id"], task, "{state}");
     scan(addr, &mug()).await.unwrap();
     scan(addr, "C:CONFIRM").await.unwrap();
     let (on_hand_after, last_seq_after) = stock_and_seq(addr).await;
     assert!(on_hand_after > on_hand);
-    assert_eq!(last_seq_after, last_seq + 1, "one more event, numbered next");
+    assert_eq!(
+        last_seq_after,
+        last_seq + 1,
+        "one more event, numbered next"
+    );
     child.start_kill().unwrap();
     child.wait().await.unwrap();
 }

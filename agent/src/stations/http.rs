@@ -128,7 +128,12 @@ async fn weight(State(node): State<AppState>, Path(id): Path<String>, body: Byte
     };
     let value = match parsed.kg.parse::<rust_decimal::Decimal>() {
         Ok(v) if !v.is_sign_negative() => v,
-        _ => return bad_body(format!("kg must be a non-negative decimal string, not {:?}", parsed.kg)),
+        _ => {
+            return bad_body(format!(
+                "kg must be a non-negative decimal string, not {:?}",
+                parsed.kg
+            ))
+        }
     };
     let reading = WeightReading {
         value: Some(value),
@@ -158,21 +163,18 @@ async fn events(State(node): State<AppState>, Path(id): Path<String>) -> Respons
                 let ev = Event::default().event("state").data(text.as_ref());
                 return Some((Ok::<_, Infallible>(ev), (rx, None, runtime, id)));
             }
-            loop {
-                match rx.recv().await {
-                    Ok(text) => {
-                        let ev = Event::default().event("state").data(text.as_ref());
-                        return Some((Ok(ev), (rx, None, runtime, id)));
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        // Fell behind: skip to the current state.
-                        let now = StationRuntime::state(&runtime.stations, &id).ok()?;
-                        let ev = Event::default().event("state").data(now.to_string());
-                        return Some((Ok(ev), (rx, None, runtime, id)));
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
+            let text: Arc<str> = match rx.recv().await {
+                Ok(text) => text,
+                // Fell behind: skip to the current state.
+                Err(broadcast::error::RecvError::Lagged(_)) => Arc::from(
+                    StationRuntime::state(&runtime.stations, &id)
+                        .ok()?
+                        .to_string(),
+                ),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            let ev = Event::default().event("state").data(text.as_ref());
+            Some((Ok(ev), (rx, None, runtime, id)))
         },
     );
     Sse::new(stream)

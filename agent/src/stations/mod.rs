@@ -211,7 +211,13 @@ impl StationRuntime {
                     ),
                 )
             }
-            Admit::Empty => return self.refuse(&slot, "unreadable_scan", "The scan was empty; scan again".into()),
+            Admit::Empty => {
+                return self.refuse(
+                    &slot,
+                    "unreadable_scan",
+                    "The scan was empty; scan again".into(),
+                )
+            }
         };
         match classify_payload(&payload) {
             Ok(p) => self.input(&slot, Input::Scan(p)).await,

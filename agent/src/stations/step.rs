@@ -60,7 +60,8 @@ pub fn station_step(id: StationId, input: Input, now_ms: i64) -> StepFn {
                 }
                 let bytes =
                     encode_json("stations", &station).map_err(|e| internal(e.to_string()))?;
-                plan.ops.put("stations", id.as_str().as_bytes().to_vec(), bytes);
+                plan.ops
+                    .put("stations", id.as_str().as_bytes().to_vec(), bytes);
                 let flow = a
                     .task
                     .as_ref()
