@@ -5,6 +5,7 @@
 //! durably with its outbox entry, the MQTT link, devices and the local HTTP API.
 
 pub mod config;
+pub mod devices;
 pub mod diagnostics;
 pub mod http;
 pub mod link;

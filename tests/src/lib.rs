@@ -4,4 +4,5 @@
 pub mod fleet;
 pub mod mosquitto;
 pub mod proxy;
+pub mod sim;
 pub mod station;
