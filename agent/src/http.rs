@@ -148,7 +148,7 @@ async fn metrics(State(node): State<AppState>) -> impl IntoResponse {
         "{text}# HELP stockpost_agent_outbox_depth Entries in the outbox (committed, not acked).\n\
          # TYPE stockpost_agent_outbox_depth gauge\nstockpost_agent_outbox_depth {}\n{}",
         head - acked,
-        node.stations.metrics.render()
+        node.stations.render_metrics()
     );
     ([("content-type", "text/plain; version=0.0.4")], text)
 }

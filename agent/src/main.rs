@@ -89,6 +89,11 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listen = config.http.listen.clone();
         let node = Arc::new(AgentNode::start(config).await?);
+        let _devices = stockpost_agent::stations::devices::Devices::start(
+            &node.config,
+            &node.stations,
+            Some(Arc::clone(node.store.raw())),
+        )?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("http.listen {listen}"))?;

@@ -39,7 +39,7 @@ pub struct AgentNode {
     /// The link's counters.
     pub link_counters: Arc<LinkCounters>,
     /// The stations.
-    pub stations: StationRuntime,
+    pub stations: Arc<StationRuntime>,
     shutdown: watch::Sender<bool>,
     link_task: tokio::task::JoinHandle<()>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
@@ -72,7 +72,7 @@ impl AgentNode {
                 queue: config.store.step_queue,
             },
         )?;
-        let stations = StationRuntime::new(writer.clone(), &settings);
+        let stations = Arc::new(StationRuntime::new(writer.clone(), &settings));
         let link_config = LinkConfig::from_agent(&config)?;
         let (status_tx, link_status) = watch::channel(LinkStatus::default());
         let (shutdown, shutdown_rx) = watch::channel(false);

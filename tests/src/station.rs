@@ -41,6 +41,8 @@ pub struct StationAgent {
     pub node: Arc<AgentNode>,
     /// Where its HTTP API listens.
     pub addr: SocketAddr,
+    /// Devices attached to its stations (tests attach simulators here).
+    pub devices: stockpost_agent::stations::devices::Devices,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -67,21 +69,49 @@ impl StationAgent {
         Ok(Self {
             node,
             addr,
+            devices: stockpost_agent::stations::devices::Devices::default(),
             stop: Some(stop),
             server: Some(server),
         })
     }
 
+    /// Polls `GET /api/v1/stations/{station}` until `check` holds (deadline 10 s); returns
+    /// the state.
+    pub async fn wait_station(
+        &self,
+        station: &str,
+        mut check: impl FnMut(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = self.get(&format!("/api/v1/stations/{station}")).await?;
+            if check(&v) {
+                return Ok(v);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(anyhow!("station {station} never reached the state; last {v}"));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Stops the HTTP server and the node.
     pub async fn stop(mut self) {
+        drop(std::mem::take(&mut self.devices));
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         if let Some(s) = self.server.take() {
             let _ = s.await;
         }
+        // Let the aborted device tasks drop what they hold.
+        tokio::task::yield_now().await;
         if let Ok(node) = Arc::try_unwrap(self.node) {
-            node.stop().await;
+            let stopped = tokio::time::timeout(Duration::from_secs(20), node.stop()).await;
+            assert!(
+                stopped.is_ok(),
+                "the agent did not stop: something still holds a writer handle"
+            );
         }
     }
 

@@ -8,6 +8,7 @@
 //! After every step the station's new state is broadcast to the page's live-update stream.
 
 pub mod dedupe;
+pub mod devices;
 pub mod http;
 pub mod metrics;
 pub mod page;
@@ -25,8 +26,9 @@ use std::time::Instant;
 use stockpost_common::domain::StationId;
 use stockpost_common::scale::WeightReading;
 use stockpost_common::scan_payload::classify_payload;
-use stockpost_common::tasks::{Input, PrintLabel, StationConfig};
-use tokio::sync::{broadcast, mpsc};
+use crate::devices::{DeviceStatus, LinkState};
+use stockpost_common::tasks::{ExpectScan, Input, PrintLabel, StationConfig};
+use tokio::sync::{broadcast, mpsc, watch};
 
 /// How many state updates a slow page may fall behind before it skips to the latest.
 pub const EVENTS_CAPACITY: usize = 16;
@@ -90,6 +92,7 @@ pub struct StationRuntime {
     /// Counters for `/metrics`.
     pub metrics: Arc<StationMetrics>,
     origin: Instant,
+    devices: Mutex<Vec<(String, &'static str, watch::Receiver<DeviceStatus>)>>,
 }
 
 /// Wall-clock Unix milliseconds (the node clock the events carry).
@@ -135,7 +138,59 @@ impl StationRuntime {
             slots,
             metrics: Arc::new(StationMetrics::default()),
             origin: Instant::now(),
+            devices: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Registers a device's status for `/metrics` and the station list.
+    pub fn watch_device(
+        &self,
+        station: &str,
+        kind: &'static str,
+        status: watch::Receiver<DeviceStatus>,
+    ) {
+        self.devices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((station.to_string(), kind, status));
+    }
+
+    /// Every registered device: station, kind, connected, last error.
+    pub fn device_status(&self) -> Vec<(String, &'static str, bool, Option<String>)> {
+        self.devices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(s, k, rx)| {
+                let d = rx.borrow();
+                (s.clone(), *k, d.link == LinkState::Connected, d.last_error.clone())
+            })
+            .collect()
+    }
+
+    /// Prometheus text of the station counters and device links.
+    pub fn render_metrics(&self) -> String {
+        let mut out = self.metrics.render();
+        out.push_str("# HELP stockpost_agent_device_connected 1 when the station device is connected.\n# TYPE stockpost_agent_device_connected gauge\n");
+        for (station, kind, connected, _) in self.device_status() {
+            out.push_str(&format!(
+                "stockpost_agent_device_connected{{station=\"{station}\",device=\"{kind}\"}} {}\n",
+                u8::from(connected)
+            ));
+        }
+        out
+    }
+
+    /// True when `station` currently waits for a scan (or weight) of `kind`.
+    pub fn expects(&self, station: &str, kind: ExpectScan) -> bool {
+        let Some(slot) = self.slots.get(station) else {
+            return false;
+        };
+        let state = lock(self.writer.state());
+        state
+            .stations
+            .get(&slot.id)
+            .is_some_and(|s| s.view(&*state).expect.scan == kind)
     }
 
     /// The configured station ids.
