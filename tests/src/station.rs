@@ -89,7 +89,9 @@ impl StationAgent {
                 return Ok(v);
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(anyhow!("station {station} never reached the state; last {v}"));
+                return Err(anyhow!(
+                    "station {station} never reached the state; last {v}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

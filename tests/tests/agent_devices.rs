@@ -45,12 +45,22 @@ async fn a_pack_station_packs_by_scanner_and_scale_prints_the_label_and_ships_by
     let mut a = StationAgent::start(dir.path(), STATIONS).await.unwrap();
     a.seed_world().await.unwrap();
     // The tote: SO-1's three mugs picked at the handheld through the API.
-    record_receipt(&a.node.writer, "P-01-01", "MUG-BLUE", "10").await.unwrap();
+    record_receipt(&a.node.writer, "P-01-01", "MUG-BLUE", "10")
+        .await
+        .unwrap();
     let mut pick = TaskSpec::new(TaskId::new("PK-1").unwrap(), TaskKind::Pick);
     pick.lines = vec![line("MUG-BLUE", "3", Some("P-01-01"))];
     pick.order = Some(OrderRef::new("SO-1").unwrap());
     a.task(pick).await.unwrap();
-    for s in ["U:op-1", "T:TOTE-1", "L:P-01-01", &mug(), "Q:3", "C:CONFIRM", "T:TOTE-1"] {
+    for s in [
+        "U:op-1",
+        "T:TOTE-1",
+        "L:P-01-01",
+        &mug(),
+        "Q:3",
+        "C:CONFIRM",
+        "T:TOTE-1",
+    ] {
         a.ok("hh-1", s).await.unwrap();
     }
     let mut pack = TaskSpec::new(TaskId::new("PACK-1").unwrap(), TaskKind::Pack);
@@ -107,7 +117,8 @@ async fn a_pack_station_packs_by_scanner_and_scale_prints_the_label_and_ships_by
         },
         spool.clone(),
     );
-    a.devices.attach_printer(&stations, "pack-1", spool, printer);
+    a.devices
+        .attach_printer(&stations, "pack-1", spool, printer);
 
     for s in ["U:op-2", "T:TOTE-1", &mug(), "Q:3", "T:CARTON-1"] {
         scan_gun.scan(s.as_bytes()).await.unwrap();
@@ -153,15 +164,16 @@ async fn a_pack_station_packs_by_scanner_and_scale_prints_the_label_and_ships_by
         matches!(packs[..], [EventBody::Pack { measured_kg: Some(m), .. }] if m.get() == Dec::from_str("1.260").unwrap()),
         "{packs:?}"
     );
-    assert!(events
-        .iter()
-        .any(|e| matches!(e, EventBody::Ship { container, .. } if container.as_str() == "CARTON-1")));
+    assert!(events.iter().any(
+        |e| matches!(e, EventBody::Ship { container, .. } if container.as_str() == "CARTON-1")
+    ));
     let metrics = stockpost_tests::station::http_text(a.addr, "GET", "/metrics", None)
         .await
         .unwrap()
         .1;
     assert!(
-        metrics.contains("stockpost_agent_device_connected{station=\"pack-1\",device=\"scanner\"} 1"),
+        metrics
+            .contains("stockpost_agent_device_connected{station=\"pack-1\",device=\"scanner\"} 1"),
         "{metrics}"
     );
     scale_sim.unplug();

@@ -94,8 +94,8 @@ impl Devices {
                     continue;
                 }
                 let c = PrinterConfig::from_toml(v).map_err(err("printer"))?;
-                let spool =
-                    Spool::open(Arc::clone(store)).map_err(|e| DevicesError::Spool(e.to_string()))?;
+                let spool = Spool::open(Arc::clone(store))
+                    .map_err(|e| DevicesError::Spool(e.to_string()))?;
                 let h = PrinterDriver::spawn(
                     c.options().map_err(err("printer"))?,
                     c.connector().map_err(err("printer"))?,
@@ -125,14 +125,21 @@ impl Devices {
                         tracing::info!(station = %station, error = ?a.error, "device scan refused");
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::error!(station = %station, error = %e, "device scan not recorded"),
+                    Err(e) => {
+                        tracing::error!(station = %station, error = %e, "device scan not recorded")
+                    }
                 }
             }
         }));
     }
 
     /// Feeds a running scale driver's stable readings to `station` while it waits for a weight.
-    pub fn attach_scale(&mut self, runtime: &Arc<StationRuntime>, station: &str, handle: ScaleHandle) {
+    pub fn attach_scale(
+        &mut self,
+        runtime: &Arc<StationRuntime>,
+        station: &str,
+        handle: ScaleHandle,
+    ) {
         runtime.watch_device(station, "scale", handle.status.clone());
         let runtime = Arc::clone(runtime);
         let station = station.to_string();
@@ -162,7 +169,9 @@ impl Devices {
                         tracing::info!(station = %station, error = ?a.error, "weighing refused");
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::error!(station = %station, error = %e, "weighing not recorded"),
+                    Err(e) => {
+                        tracing::error!(station = %station, error = %e, "weighing not recorded")
+                    }
                 }
             }
         }));
@@ -222,7 +231,10 @@ pub fn render(label: &PrintLabel) -> Result<String, String> {
     ];
     if let Some(sscc) = label.sscc.as_deref().and_then(|s| Sscc::parse(s).ok()) {
         let l = LogisticLabel {
-            free_form: lines.into_iter().map(|l| l.chars().take(34).collect()).collect(),
+            free_form: lines
+                .into_iter()
+                .map(|l| l.chars().take(34).collect())
+                .collect(),
             sscc,
             content_gtin: None,
             count: None,

@@ -15,6 +15,7 @@ pub mod page;
 mod step;
 pub mod view;
 
+use crate::devices::{DeviceStatus, LinkState};
 use crate::writer::{lock, StepOutcome, WriterError, WriterHandle};
 use dedupe::{Admit, DuplicateFilter};
 use metrics::StationMetrics;
@@ -26,7 +27,6 @@ use std::time::Instant;
 use stockpost_common::domain::StationId;
 use stockpost_common::scale::WeightReading;
 use stockpost_common::scan_payload::classify_payload;
-use crate::devices::{DeviceStatus, LinkState};
 use stockpost_common::tasks::{ExpectScan, Input, PrintLabel, StationConfig};
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -163,7 +163,12 @@ impl StationRuntime {
             .iter()
             .map(|(s, k, rx)| {
                 let d = rx.borrow();
-                (s.clone(), *k, d.link == LinkState::Connected, d.last_error.clone())
+                (
+                    s.clone(),
+                    *k,
+                    d.link == LinkState::Connected,
+                    d.last_error.clone(),
+                )
             })
             .collect()
     }
