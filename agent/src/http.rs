@@ -52,7 +52,7 @@ pub async fn serve(
     let idle = tokio::spawn({
         let node = Arc::clone(&node);
         async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
             loop {
                 tick.tick().await;
                 node.stations.sign_out_idle().await;

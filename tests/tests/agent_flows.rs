@@ -549,3 +549,28 @@ async fn a_task_cancelled_by_the_hub_leaves_the_station_and_is_not_offered_again
     assert_eq!(tasks["tasks"][0]["status"], "cancelled");
     a.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_operator_is_signed_out_and_confirmed_progress_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = StationAgent::start(
+        dir.path(),
+        "[[stations]]\nid = \"hh-1\"\nkinds = [\"receive\"]\nreceiving_location = \"DOCK-1\"\nidle_logout_secs = 1\n",
+    )
+    .await
+    .unwrap();
+    a.seed_world().await.unwrap();
+    a.ok("hh-1", "U:op-1").await.unwrap();
+    a.ok("hh-1", &mug()).await.unwrap();
+    a.ok("hh-1", "C:CONFIRM").await.unwrap();
+    a.ok("hh-1", &mug()).await.unwrap(); // not confirmed: dropped at sign-out
+    let s = a
+        .wait_station("hh-1", |s| s["operator"].is_null())
+        .await
+        .unwrap();
+    assert_eq!(s["expect"]["scan"], "operator");
+    assert_eq!(a.on_hand("MUG-BLUE", "DOCK-1").await.unwrap(), d("1"));
+    let tasks = a.get("/api/v1/tasks?kind=receive").await.unwrap();
+    assert_eq!(tasks["tasks"][0]["status"], "in_progress", "{tasks}");
+    a.stop().await;
+}
