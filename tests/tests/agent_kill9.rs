@@ -99,7 +99,8 @@ async fn stock_and_seq(addr: std::net::SocketAddr) -> (Dec, u64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_kill_9_mid_flow_every_acknowledged_step_is_there_once_and_the_flow_resumes() {
+async fn after_a_crash_by_kill_9_mid_flow_every_acknowledged_step_is_there_once_and_the_flow_resumes(
+) {
     let bin = agent_binary();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

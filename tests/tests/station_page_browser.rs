@@ -30,8 +30,7 @@ fn missing_tool() -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_signs_in_receives_blind_and_sees_a_red_error_for_a_wrong_scan_on_the_station_page(
-) {
+async fn in_a_browser_an_operator_signs_in_receives_blind_and_sees_a_red_error_for_a_wrong_scan() {
     if let Some(why) = missing_tool() {
         eprintln!("SKIPPED station page browser test: {why}");
         return;
