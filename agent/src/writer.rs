@@ -105,6 +105,18 @@ impl AgentState {
         for item in loaded.items {
             state.put_item(item);
         }
+        // A task held by a station that no longer works on it (the station was removed or
+        // reconfigured) is free again for every station.
+        let held: BTreeSet<TaskId> = state
+            .stations
+            .values()
+            .filter_map(|s| s.work().map(|w| w.record.spec.id.clone()))
+            .collect();
+        for record in state.tasks.values_mut() {
+            if record.progress.station.is_some() && !held.contains(&record.spec.id) {
+                record.progress.station = None;
+            }
+        }
         let keys: Vec<(StockKey, Dec)> = state
             .ledger
             .balances()
