@@ -212,6 +212,77 @@ pub struct StationConfig {
     pub scale: Option<toml::Value>,
     /// Label printer.
     pub printer: Option<toml::Value>,
+    /// Where receipts are put down when the task does not say (a location of kind receiving).
+    #[serde(default)]
+    pub receiving_location: Option<String>,
+    /// Where returns are put down (a location of kind returns).
+    #[serde(default)]
+    pub returns_location: Option<String>,
+    /// The empty carton's weight in kg, added to the expected pack weight (a decimal string).
+    #[serde(default)]
+    pub carton_tare_kg: Option<String>,
+    /// The same payload again within this many ms is a scanner double-fire and is counted
+    /// once (device and API scans alike). 0 turns the filter off.
+    #[serde(default = "default_duplicate_window_ms")]
+    pub duplicate_window_ms: u64,
+    /// Sign the operator out after this many seconds without a scan (confirmed progress is
+    /// kept). 0 = never.
+    #[serde(default)]
+    pub idle_logout_secs: u64,
+}
+
+fn default_duplicate_window_ms() -> u64 {
+    300
+}
+
+impl StationConfig {
+    /// The station machine's configuration (call after `AgentConfig::validate`).
+    pub fn to_task_config(&self) -> Result<stockpost_common::tasks::StationConfig, ConfigError> {
+        use std::str::FromStr;
+        use stockpost_common::domain::{Dec, LocationCode, StationId};
+        use stockpost_common::tasks::TaskKind;
+        let key = |k: &str| format!("stations[{}].{k}", self.id);
+        let id = StationId::new(self.id.clone()).map_err(|e| invalid(&key("id"), e.to_string()))?;
+        let mut kinds = Vec::new();
+        for kind in &self.kinds {
+            let k = match kind.as_str() {
+                "receive" => TaskKind::Receive,
+                "putaway" => TaskKind::Putaway,
+                "pick" => TaskKind::Pick,
+                "pack" => TaskKind::Pack,
+                "ship" => TaskKind::Ship,
+                "count" => TaskKind::Count,
+                "replenish" => TaskKind::Replenish,
+                "return" => TaskKind::Return,
+                other => {
+                    return Err(invalid(
+                        &key("kinds"),
+                        format!("{other:?} is not one of {}", TASK_KINDS.join(", ")),
+                    ))
+                }
+            };
+            if !kinds.contains(&k) {
+                kinds.push(k);
+            }
+        }
+        let mut config = stockpost_common::tasks::StationConfig::new(id, kinds);
+        let location = |k: &str, v: &Option<String>| -> Result<Option<LocationCode>, ConfigError> {
+            v.as_ref()
+                .map(|c| LocationCode::new(c.clone()).map_err(|e| invalid(&key(k), e.to_string())))
+                .transpose()
+        };
+        config.receiving_location = location("receiving_location", &self.receiving_location)?;
+        config.returns_location = location("returns_location", &self.returns_location)?;
+        if let Some(tare) = &self.carton_tare_kg {
+            let d = Dec::from_str(tare)
+                .map_err(|e| invalid(&key("carton_tare_kg"), format!("{tare:?}: {e}")))?;
+            if d.is_negative() {
+                return Err(invalid(&key("carton_tare_kg"), "must not be negative"));
+            }
+            config.carton_tare_kg = d;
+        }
+        Ok(config)
+    }
 }
 
 const TASK_KINDS: [&str; 8] = [
@@ -346,6 +417,7 @@ impl AgentConfig {
                     ));
                 }
             }
+            station.to_task_config()?;
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
-//! The agent's local HTTP API (system.md §7): status, stock, health and metrics. The station
-//! endpoints and the station page are added by the station runtime.
+//! The agent's local HTTP API (system.md §7): status, stock, health and metrics, plus the
+//! station endpoints and the station page (`crate::stations`). See docs/agent-http.md.
 
 use crate::node::AgentNode;
 use crate::writer::lock;
@@ -29,6 +29,8 @@ pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Resp
 /// The routes this module serves.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(crate::stations::http::routes())
+        .merge(crate::stations::page::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))
@@ -38,6 +40,30 @@ pub fn router(state: AppState) -> Router {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Serves the API and the station page on `listener` until `shutdown` resolves; also runs
+/// the stations' idle sign-out.
+pub async fn serve(
+    node: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let idle = tokio::spawn({
+        let node = Arc::clone(&node);
+        async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                node.stations.sign_out_idle().await;
+            }
+        }
+    });
+    let result = axum::serve(listener, router(node))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    idle.abort();
+    result
 }
 
 async fn status(State(node): State<AppState>) -> Json<Value> {
@@ -117,6 +143,12 @@ async fn metrics(State(node): State<AppState>) -> impl IntoResponse {
         c.events_sent.load(Ordering::Relaxed),
         c.bad_messages.load(Ordering::Relaxed),
         c.connects.load(Ordering::Relaxed),
+    );
+    let text = format!(
+        "{text}# HELP stockpost_agent_outbox_depth Entries in the outbox (committed, not acked).\n\
+         # TYPE stockpost_agent_outbox_depth gauge\nstockpost_agent_outbox_depth {}\n{}",
+        head - acked,
+        node.stations.render_metrics()
     );
     ([("content-type", "text/plain; version=0.0.4")], text)
 }

@@ -10,5 +10,6 @@ pub mod diagnostics;
 pub mod http;
 pub mod link;
 pub mod node;
+pub mod stations;
 pub mod store;
 pub mod writer;

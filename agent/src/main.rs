@@ -90,17 +90,20 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listen = config.http.listen.clone();
         let node = Arc::new(AgentNode::start(config).await?);
+        let _devices = stockpost_agent::stations::devices::Devices::start(
+            &node.config,
+            &node.stations,
+            Some(Arc::clone(node.store.raw())),
+        )?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("http.listen {listen}"))?;
         tracing::info!(%listen, "agent HTTP listening");
-        let app = stockpost_agent::http::router(Arc::clone(&node));
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("http server")?;
+        stockpost_agent::http::serve(Arc::clone(&node), listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("http server")?;
         Ok(())
     })
 }

@@ -2,6 +2,7 @@
 
 use crate::config::AgentConfig;
 use crate::link::{self, LinkConfig, LinkCounters, LinkStatus};
+use crate::stations::{SlotSettings, StationRuntime};
 use crate::store::{AgentStore, AgentStoreError};
 use crate::writer::{self, AgentState, WriterConfig, WriterHandle};
 use std::sync::Arc;
@@ -19,6 +20,9 @@ pub enum StartError {
     /// A thread could not start.
     #[error("cannot start the step writer: {0}")]
     Thread(#[from] std::io::Error),
+    /// A station's configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// A running agent.
@@ -34,6 +38,8 @@ pub struct AgentNode {
     pub link_status: watch::Receiver<LinkStatus>,
     /// The link's counters.
     pub link_counters: Arc<LinkCounters>,
+    /// The stations.
+    pub stations: Arc<StationRuntime>,
     shutdown: watch::Sender<bool>,
     link_task: tokio::task::JoinHandle<()>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
@@ -47,7 +53,16 @@ impl AgentNode {
             tracing::error!(moved_to = %moved.display(), "the store was corrupt and was moved aside; starting empty");
         }
         let node = config.node();
-        let state = AgentState::load(&store, &node)?;
+        let mut settings = Vec::new();
+        for s in &config.stations {
+            settings.push(SlotSettings {
+                config: s.to_task_config()?,
+                duplicate_window_ms: s.duplicate_window_ms,
+                idle_logout_secs: s.idle_logout_secs,
+            });
+        }
+        let configs = settings.iter().map(|s| s.config.clone()).collect();
+        let state = AgentState::load_with_stations(&store, &node, configs)?;
         tracing::info!(node = %node, head = state.head, acked = state.acked, "agent state loaded");
         let (writer, writer_thread) = writer::start(
             store.clone(),
@@ -57,6 +72,7 @@ impl AgentNode {
                 queue: config.store.step_queue,
             },
         )?;
+        let stations = Arc::new(StationRuntime::new(writer.clone(), &settings));
         let link_config = LinkConfig::from_agent(&config)?;
         let (status_tx, link_status) = watch::channel(LinkStatus::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -75,6 +91,7 @@ impl AgentNode {
             store,
             link_status,
             link_counters,
+            stations,
             shutdown,
             link_task,
             writer_thread: Some(writer_thread),
@@ -85,6 +102,7 @@ impl AgentNode {
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
         let _ = (&mut self.link_task).await;
+        drop(self.stations);
         drop(self.writer);
         if let Some(t) = self.writer_thread.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;

@@ -7,7 +7,10 @@
 //! - `balances`: postcard `StockKey` → postcard `Dec` (the local stock view).
 //! - `totals`: postcard `(NodeId, Sku)` → postcard `Totals`.
 //! - `locations`: location code → postcard `LocationInfo`; `items`: sku → postcard `Item`.
-//! - `tasks`, `stations`: task and station state, owned by the station runtime.
+//! - `tasks`: task id → JSON `TaskRecord` (spec + progress); `stations`: station id → JSON
+//!   `Station` (operator, current task and flow). Owned by the station runtime, written in the
+//!   same batch as the step's events. JSON because these types use serde attributes postcard
+//!   cannot carry, and they are small.
 //! - `print_spool`, `sscc_counter`: owned by the printer driver.
 
 use crate::config::AgentConfig;
@@ -16,6 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use stockpost_common::domain::{Event, Item, LocationCode, LocationInfo, NodeId, Sku};
 use stockpost_common::ledger::{Ledger, StockKey, Totals};
+use stockpost_common::tasks::{Station, TaskRecord};
 use stockpost_store::{Backend, ScanOrder, Store, StoreConfig, StoreError, WriteBatch};
 
 /// Every tree the agent uses.
@@ -76,6 +80,10 @@ pub struct Loaded {
     pub down_applied: u64,
     /// Item master data.
     pub items: Vec<Item>,
+    /// Every stored task (open and finished).
+    pub tasks: Vec<TaskRecord>,
+    /// Stored station states by station id.
+    pub stations: Vec<(String, Station)>,
 }
 
 /// The agent's store handle (cheap to clone).
@@ -95,6 +103,21 @@ fn decode_u64(bytes: &[u8]) -> Option<u64> {
 
 fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T> {
     postcard::from_bytes(bytes).map_err(|e| AgentStoreError::Decode {
+        tree,
+        reason: e.to_string(),
+    })
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| AgentStoreError::Decode {
+        tree,
+        reason: e.to_string(),
+    })
+}
+
+/// Encodes a value as JSON (the `tasks` and `stations` trees).
+pub fn encode_json<T: serde::Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| AgentStoreError::Decode {
         tree,
         reason: e.to_string(),
     })
@@ -219,6 +242,17 @@ impl AgentStore {
             items.push(decode("items", v)?);
             Ok(())
         })?;
+        let mut tasks = Vec::new();
+        self.for_each("tasks", |_, v| {
+            tasks.push(decode_json("tasks", v)?);
+            Ok(())
+        })?;
+        let mut stations = Vec::new();
+        self.for_each("stations", |k, v| {
+            let id = String::from_utf8_lossy(k).into_owned();
+            stations.push((id, decode_json("stations", v)?));
+            Ok(())
+        })?;
         let ledger = Ledger::restore(locations, balances, totals, [(node.clone(), head)]);
         Ok(Loaded {
             ledger,
@@ -226,6 +260,8 @@ impl AgentStore {
             acked,
             down_applied,
             items,
+            tasks,
+            stations,
         })
     }
 

@@ -9,13 +9,15 @@
 //! the in-memory state is reloaded from the store, so memory never runs ahead of disk and the
 //! outbox never has a gap.
 
-use crate::store::{encode, put_meta, seq_key, AgentStore, AgentStoreError};
-use std::collections::BTreeMap;
+use crate::store::{encode, encode_json, put_meta, seq_key, AgentStore, AgentStoreError};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use stockpost_common::domain::{
-    Event, EventBody, EventId, Item, NodeId, OperatorId, Sku, StationId, TaskId,
+    Dec, Event, EventBody, EventId, Gtin, Item, LocationCode, NodeId, OperatorId, Place, Sku,
+    StationId, TaskId,
 };
-use stockpost_common::ledger::Ledger;
+use stockpost_common::ledger::{Ledger, StockKey};
+use stockpost_common::tasks::{Station, StationConfig, TaskRecord, TaskStatus};
 use stockpost_common::wire::DownlinkItem;
 use stockpost_store::WriteBatch;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -35,24 +37,160 @@ pub struct AgentState {
     pub down_applied: u64,
     /// Item master data by SKU.
     pub items: BTreeMap<Sku, Item>,
+    /// GTIN → SKU (every pack level of every item).
+    pub gtins: HashMap<Gtin, Sku>,
+    /// GS1 location barcodes: (GLN, extension) → location.
+    pub glns: BTreeMap<(String, Option<String>), LocationCode>,
+    /// Forward (home) pick location per item.
+    pub homes: BTreeMap<Sku, LocationCode>,
+    /// Every task the node knows (open and finished), with its progress.
+    pub tasks: BTreeMap<TaskId, TaskRecord>,
+    /// The configured stations' state machines.
+    pub stations: BTreeMap<StationId, Station>,
+    /// The configured stations (kept to rebuild `stations` on a reload).
+    pub station_configs: Vec<StationConfig>,
+    /// Index: non-zero balance keys per place.
+    pub by_place: BTreeMap<Place, BTreeSet<StockKey>>,
+    /// Index: non-zero balance keys per SKU.
+    pub by_sku: BTreeMap<Sku, BTreeSet<StockKey>>,
 }
 
 impl AgentState {
-    /// Loads the state from the store.
+    /// Loads the state from the store (no stations).
     pub fn load(store: &AgentStore, node: &NodeId) -> Result<Self, AgentStoreError> {
+        Self::load_with_stations(store, node, Vec::new())
+    }
+
+    /// Loads the state from the store, with one station machine per configured station: the
+    /// stored state when its configuration is unchanged, else a fresh station.
+    pub fn load_with_stations(
+        store: &AgentStore,
+        node: &NodeId,
+        station_configs: Vec<StationConfig>,
+    ) -> Result<Self, AgentStoreError> {
         let loaded = store.load(node)?;
-        Ok(Self {
+        let mut stored: BTreeMap<String, Station> = loaded.stations.into_iter().collect();
+        let mut stations = BTreeMap::new();
+        for config in &station_configs {
+            let station = match stored.remove(config.id.as_str()) {
+                Some(s) if s.config() == config => s,
+                Some(_) => {
+                    tracing::warn!(station = %config.id, "station configuration changed; the station starts signed out");
+                    Station::new(config.clone())
+                }
+                None => Station::new(config.clone()),
+            };
+            stations.insert(config.id.clone(), station);
+        }
+        let mut state = Self {
             node: node.clone(),
             ledger: loaded.ledger,
             head: loaded.head,
             acked: loaded.acked,
             down_applied: loaded.down_applied,
-            items: loaded
-                .items
+            items: BTreeMap::new(),
+            gtins: HashMap::new(),
+            glns: BTreeMap::new(),
+            homes: BTreeMap::new(),
+            tasks: loaded
+                .tasks
                 .into_iter()
-                .map(|i| (i.sku.clone(), i))
+                .map(|t| (t.spec.id.clone(), t))
                 .collect(),
-        })
+            stations,
+            station_configs,
+            by_place: BTreeMap::new(),
+            by_sku: BTreeMap::new(),
+        };
+        for item in loaded.items {
+            state.put_item(item);
+        }
+        // A task held by a station that no longer works on it (the station was removed or
+        // reconfigured) is free again for every station.
+        let held: BTreeSet<TaskId> = state
+            .stations
+            .values()
+            .filter_map(|s| s.work().map(|w| w.record.spec.id.clone()))
+            .collect();
+        for record in state.tasks.values_mut() {
+            if record.progress.station.is_some() && !held.contains(&record.spec.id) {
+                record.progress.station = None;
+            }
+        }
+        let keys: Vec<(StockKey, Dec)> = state
+            .ledger
+            .balances()
+            .map(|(k, v)| (k.clone(), v))
+            .collect();
+        for (k, v) in keys {
+            state.index_balance(&k, v);
+        }
+        Ok(state)
+    }
+
+    /// Adds or replaces an item and its GTIN index entries.
+    pub fn put_item(&mut self, item: Item) {
+        if let Some(old) = self.items.get(&item.sku) {
+            for g in &old.gtins {
+                if self.gtins.get(&g.gtin) == Some(&item.sku) {
+                    self.gtins.remove(&g.gtin);
+                }
+            }
+        }
+        for g in &item.gtins {
+            self.gtins.insert(g.gtin, item.sku.clone());
+        }
+        self.items.insert(item.sku.clone(), item);
+    }
+
+    /// Keeps the place and SKU indexes in step with a balance line.
+    pub fn index_balance(&mut self, key: &StockKey, after: Dec) {
+        if key.node != self.node {
+            return;
+        }
+        if after.is_zero() {
+            if let Some(set) = self.by_place.get_mut(&key.place) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.by_place.remove(&key.place);
+                }
+            }
+            if let Some(set) = self.by_sku.get_mut(&key.stock.sku) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.by_sku.remove(&key.stock.sku);
+                }
+            }
+        } else {
+            self.by_place
+                .entry(key.place.clone())
+                .or_default()
+                .insert(key.clone());
+            self.by_sku
+                .entry(key.stock.sku.clone())
+                .or_default()
+                .insert(key.clone());
+        }
+    }
+
+    /// Takes a task off the station that holds it (the hub cancelled it). The station keeps its
+    /// operator and is given no task until the next scan looks for one.
+    fn drop_task_from_stations(&mut self, task: &TaskId, batch: &mut WriteBatch) {
+        for (id, station) in self.stations.iter_mut() {
+            if station.work().is_some_and(|w| &w.record.spec.id == task) {
+                let cleared = serde_json::to_value(&*station).ok().and_then(|mut v| {
+                    v.as_object_mut()?
+                        .insert("work".into(), serde_json::Value::Null);
+                    serde_json::from_value::<Station>(v).ok()
+                });
+                if let Some(cleared) = cleared {
+                    *station = cleared;
+                    if let Ok(bytes) = encode_json("stations", &*station) {
+                        batch.put("stations", id.as_str().as_bytes().to_vec(), bytes);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -359,7 +497,8 @@ fn writer_loop(
                     }
                 }
                 let node = guard.node.clone();
-                match AgentState::load(&store, &node) {
+                let configs = guard.station_configs.clone();
+                match AgentState::load_with_stations(&store, &node, configs) {
                     Ok(fresh) => *guard = fresh,
                     Err(load_error) => {
                         tracing::error!(error = %load_error, "cannot reload the state; stopping the writer");
@@ -418,6 +557,7 @@ fn record(
             .apply(event)
             .map_err(|e| WriterError::InvalidEvent(e.to_string()))?;
         for change in &applied.changes {
+            state.index_balance(&change.key, change.after);
             let key =
                 encode("balances", &change.key).map_err(|e| WriterError::Storage(e.to_string()))?;
             if change.after.is_zero() {
@@ -475,7 +615,7 @@ fn apply_downlink(
                     item.sku.as_str().as_bytes().to_vec(),
                     encode("items", &item).map_err(storage)?,
                 );
-                state.items.insert(item.sku.clone(), item);
+                state.put_item(item);
             }
             DownlinkItem::LocationUpsert { code, info } => {
                 batch.put(
@@ -487,14 +627,31 @@ fn apply_downlink(
                 state.ledger.set_location(&node, &code, info);
             }
             DownlinkItem::Task(spec) => {
+                // A task sent again replaces its spec; progress made on the node is kept.
+                let record = match state.tasks.remove(&spec.id) {
+                    Some(mut existing) => {
+                        existing.spec = spec;
+                        existing
+                    }
+                    None => TaskRecord::open(spec),
+                };
                 batch.put(
                     "tasks",
-                    spec.id.as_str().as_bytes().to_vec(),
-                    encode("tasks", &spec).map_err(storage)?,
+                    record.spec.id.as_str().as_bytes().to_vec(),
+                    encode_json("tasks", &record).map_err(storage)?,
                 );
+                state.tasks.insert(record.spec.id.clone(), record);
             }
             DownlinkItem::TaskCancel { task } => {
-                batch.delete("tasks", task.as_str().as_bytes().to_vec());
+                if let Some(record) = state.tasks.get_mut(&task) {
+                    if record.progress.status.is_open() {
+                        record.progress.status = TaskStatus::Cancelled;
+                        record.progress.station = None;
+                        let bytes = encode_json("tasks", &*record).map_err(storage)?;
+                        batch.put("tasks", task.as_str().as_bytes().to_vec(), bytes);
+                        state.drop_task_from_stations(&task, batch);
+                    }
+                }
             }
             DownlinkItem::Cancel { .. } | DownlinkItem::AdjustmentApproved { .. } => {
                 // Recorded as applied; the station runtime reacts to these once tasks exist.

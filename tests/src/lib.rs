@@ -6,3 +6,4 @@ pub mod hubapi;
 pub mod mosquitto;
 pub mod proxy;
 pub mod sim;
+pub mod station;

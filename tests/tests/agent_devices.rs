@@ -1,0 +1,182 @@
+//! A pack station driven by its devices: a pty scanner simulator, a pty scale simulator
+//! (generic continuous indicator) and the TCP ZPL printer simulator, wired to the station
+//! runtime exactly as `[[stations]]` devices are.
+
+#![allow(clippy::unwrap_used)]
+
+use std::str::FromStr;
+use std::time::Duration;
+use stockpost_agent::devices::printer::{PrinterDriver, PrinterOptions};
+use stockpost_agent::devices::scale::{ScaleDriver, ScaleOptions};
+use stockpost_agent::devices::scanner::{ScannerDriver, ScannerOptions};
+use stockpost_agent::devices::spool::Spool;
+use stockpost_agent::devices::{BackoffConfig, Connector};
+use stockpost_common::domain::{
+    ContainerId, Dec, EventBody, LocationCode, OrderRef, Qty, Sku, TaskId,
+};
+use stockpost_common::scale::ScaleProtocol;
+use stockpost_common::tasks::{TaskKind, TaskLine, TaskSpec};
+use stockpost_tests::fleet::record_receipt;
+use stockpost_tests::sim::printer::PrinterSim;
+use stockpost_tests::sim::scale::{frames, ContinuousScaleSim};
+use stockpost_tests::sim::scanner::ScannerSim;
+use stockpost_tests::station::{mug, StationAgent, STATIONS};
+
+const BACKOFF: BackoffConfig = BackoffConfig {
+    initial_ms: 10,
+    max_ms: 100,
+};
+
+fn line(sku: &str, qty: &str, from: Option<&str>) -> TaskLine {
+    TaskLine {
+        sku: Sku::new(sku).unwrap(),
+        qty: Qty::from_str(qty).unwrap(),
+        location: from.map(|l| LocationCode::new(l).unwrap()),
+        to: None,
+        lot: None,
+        serial: None,
+        expiry: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pack_station_packs_by_scanner_and_scale_prints_the_label_and_ships_by_scanner() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = StationAgent::start(dir.path(), STATIONS).await.unwrap();
+    a.seed_world().await.unwrap();
+    // The tote: SO-1's three mugs picked at the handheld through the API.
+    record_receipt(&a.node.writer, "P-01-01", "MUG-BLUE", "10")
+        .await
+        .unwrap();
+    let mut pick = TaskSpec::new(TaskId::new("PK-1").unwrap(), TaskKind::Pick);
+    pick.lines = vec![line("MUG-BLUE", "3", Some("P-01-01"))];
+    pick.order = Some(OrderRef::new("SO-1").unwrap());
+    a.task(pick).await.unwrap();
+    for s in [
+        "U:op-1",
+        "T:TOTE-1",
+        "L:P-01-01",
+        &mug(),
+        "Q:3",
+        "C:CONFIRM",
+        "T:TOTE-1",
+    ] {
+        a.ok("hh-1", s).await.unwrap();
+    }
+    let mut pack = TaskSpec::new(TaskId::new("PACK-1").unwrap(), TaskKind::Pack);
+    pack.lines = vec![line("MUG-BLUE", "3", None)];
+    pack.order = Some(OrderRef::new("SO-1").unwrap());
+    pack.container = Some(ContainerId::new("TOTE-1").unwrap());
+    a.task(pack).await.unwrap();
+
+    // Devices of pack-1.
+    let stations = a.node.stations.clone();
+    let (scanner_plug, connector) = Connector::handoff(1);
+    let scanner = ScannerDriver::spawn(
+        ScannerOptions {
+            backoff: BACKOFF,
+            ..ScannerOptions::default()
+        },
+        connector,
+    );
+    a.devices.attach_scanner(&stations, "pack-1", scanner);
+    let mut scan_gun = ScannerSim::plug(&scanner_plug, b"\r").await.unwrap();
+    let (scale_plug, connector) = Connector::handoff(1);
+    let scale = ScaleDriver::spawn(
+        ScaleOptions {
+            poll_interval: Duration::from_millis(10),
+            response_timeout: Duration::from_millis(300),
+            backoff: BACKOFF,
+            ..ScaleOptions::new(ScaleProtocol::Generic)
+        },
+        connector,
+    );
+    a.devices.attach_scale(&stations, "pack-1", scale);
+    // 3 × 0.350 + 0.200 carton = 1.250 kg ± 5 %: 1.400 is a mismatch.
+    let scale_sim = ContinuousScaleSim::plug(
+        &scale_plug,
+        &[],
+        frames::generic("ST,GS,+0001.400kg"),
+        Duration::from_millis(20),
+    )
+    .await
+    .unwrap();
+    let printer_sim = PrinterSim::start().await.unwrap();
+    let spool = Spool::open(a.node.store.raw().clone()).unwrap();
+    let printer = PrinterDriver::spawn(
+        PrinterOptions {
+            status_timeout: Duration::from_millis(200),
+            status_poll: Duration::from_millis(20),
+            idle_poll: Duration::from_millis(200),
+            write_timeout: Duration::from_secs(2),
+            backoff: BACKOFF,
+        },
+        Connector::TcpConnect {
+            addr: printer_sim.addr(),
+            timeout: Duration::from_secs(1),
+        },
+        spool.clone(),
+    );
+    a.devices
+        .attach_printer(&stations, "pack-1", spool, printer);
+
+    for s in ["U:op-2", "T:TOTE-1", &mug(), "Q:3", "T:CARTON-1"] {
+        scan_gun.scan(s.as_bytes()).await.unwrap();
+    }
+    // The same label scanned again inside the scanner's double-fire window would be dropped:
+    // the ship scan below comes at least that long after this one, as it does on the floor.
+    let carton_scanned = tokio::time::Instant::now();
+    // The scale's stable 1.400 kg is tried as soon as the station waits for a weight.
+    let s = a
+        .wait_station("pack-1", |s| s["last_error"]["code"] == "weight_mismatch")
+        .await
+        .unwrap();
+    assert_eq!(s["expect"]["scan"], "weight", "{s}");
+    scale_sim.set_frame(frames::generic("ST,GS,+0001.260kg"));
+    let s = a
+        .wait_station("pack-1", |s| s["task"]["kind"] == "ship")
+        .await
+        .unwrap();
+    assert_eq!(s["expect"]["scan"], "label", "{s}");
+
+    // The label reaches the printer.
+    let mut printed = printer_sim.printed();
+    let got = tokio::time::timeout(
+        Duration::from_secs(10),
+        printed.wait_for(|jobs| jobs.iter().any(|j| j.contains("CARTON-1"))),
+    )
+    .await
+    .is_ok();
+    assert!(got, "label printed: {:?}", *printer_sim.printed().borrow());
+
+    // Ship at the dock with the same scanner.
+    tokio::time::sleep_until(carton_scanned + Duration::from_millis(400)).await;
+    scan_gun.scan(b"T:CARTON-1").await.unwrap();
+    a.wait_station("pack-1", |s| s["task"].is_null())
+        .await
+        .unwrap();
+    let events: Vec<EventBody> = a.outbox().unwrap().into_iter().map(|e| e.body).collect();
+    let packs: Vec<&EventBody> = events
+        .iter()
+        .filter(|e| matches!(e, EventBody::Pack { .. }))
+        .collect();
+    assert!(
+        matches!(packs[..], [EventBody::Pack { measured_kg: Some(m), .. }] if m.get() == Dec::from_str("1.260").unwrap()),
+        "{packs:?}"
+    );
+    assert!(events.iter().any(
+        |e| matches!(e, EventBody::Ship { container, .. } if container.as_str() == "CARTON-1")
+    ));
+    let metrics = stockpost_tests::station::http_text(a.addr, "GET", "/metrics", None)
+        .await
+        .unwrap()
+        .1;
+    assert!(
+        metrics
+            .contains("stockpost_agent_device_connected{station=\"pack-1\",device=\"scanner\"} 1"),
+        "{metrics}"
+    );
+    scale_sim.unplug();
+    drop(stations); // the runtime holds a writer handle: the node stops when the last one goes
+    a.stop().await;
+}
