@@ -8,7 +8,7 @@ use serde_json::json;
 use std::time::Duration;
 use stockpost_agent::node::AgentNode;
 use stockpost_common::domain::{NodeId, OrderRef, Sku};
-use stockpost_common::tasks::{TaskKind, TaskSpec};
+use stockpost_common::tasks::{TaskKind, TaskRecord, TaskSpec, TaskStatus};
 use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
 use stockpost_tests::fleet::{agent_config, eventually, record_receipt};
@@ -22,11 +22,14 @@ fn init_tracing() {
         .try_init();
 }
 
+/// The live (not cancelled) tasks the agent has stored.
 fn tasks_of(agent: &AgentNode) -> Vec<TaskSpec> {
     let mut out = Vec::new();
     let _ = agent.store.for_each("tasks", |_, v| {
-        if let Ok(t) = postcard::from_bytes::<TaskSpec>(v) {
-            out.push(t);
+        if let Ok(t) = serde_json::from_slice::<TaskRecord>(v) {
+            if t.progress.status != TaskStatus::Cancelled {
+                out.push(t.spec);
+            }
         }
         Ok(())
     });
