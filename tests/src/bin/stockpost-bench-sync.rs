@@ -205,6 +205,7 @@ async fn catch_up(
         );
     }
     let recorded = recording.elapsed();
+    drop(writer);
     agent.stop().await;
     // Back online: same store, pointed at the broker with a hub behind it.
     let hub = HubNode::start(hub_config(
