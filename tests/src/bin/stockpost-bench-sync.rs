@@ -300,6 +300,7 @@ async fn raw_mosquitto(messages: u64, broker: &Mosquitto) -> anyhow::Result<Dura
 
 fn main() -> anyhow::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
+    let catch_up_only = std::env::args().any(|a| a == "--catch-up-only");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -309,6 +310,16 @@ fn main() -> anyhow::Result<()> {
         println!("| measurement | events | time | rate |");
         println!("|---|---:|---:|---:|");
         let raw_n = if quick { 20_000 } else { 200_000 };
+        if catch_up_only {
+            let (recorded, elapsed) = catch_up(100_000, dir.path(), &broker).await?;
+            println!(
+                "| agent records 100000 events offline | 100000 | {:.2} s | catch-up after reconnect: {:.2} s ({:.0} events/s) |",
+                recorded.as_secs_f64(),
+                elapsed.as_secs_f64(),
+                100_000.0 / elapsed.as_secs_f64()
+            );
+            return anyhow::Ok(());
+        }
         let raw = raw_mosquitto(raw_n, &broker).await?;
         println!(
             "| raw Mosquitto QoS 1, 160-byte messages, 1 publisher → 1 subscriber | {raw_n} msgs | {:.2} s | {:.0} msg/s |",
