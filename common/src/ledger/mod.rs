@@ -330,6 +330,8 @@ impl Ledger {
             }
             ledger.balances.insert(key, qty);
         }
+        // Lines of one sku can cancel out; the index keeps no zero entries, as `apply` does.
+        ledger.pickable_available.retain(|_, qty| !qty.is_zero());
         for (node, sku, t) in totals {
             ledger.totals.insert((node, sku), t);
         }
