@@ -504,19 +504,8 @@ impl HubConfig {
     }
 }
 
-/// Splits `host:port`.
-pub fn split_host_port(address: &str) -> Result<(String, u16), String> {
-    let (host, port) = address
-        .rsplit_once(':')
-        .ok_or_else(|| format!("{address:?} is not host:port"))?;
-    if host.is_empty() {
-        return Err(format!("{address:?} has no host"));
-    }
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("{address:?} has no valid port"))?;
-    Ok((host.trim_matches(['[', ']']).to_string(), port))
-}
+/// Splits `host:port` (shared with the hub and the agent).
+pub use stockpost_common::sync::split_host_port;
 
 #[cfg(test)]
 mod tests {

@@ -15,11 +15,13 @@
 //! - Duplicates are expected (MQTT QoS 1, resends): the receiver skips what it applied and acks
 //!   again; a batch that starts beyond what it has makes it ask for a resend.
 
+mod address;
 mod receiver;
 mod sender;
 #[cfg(test)]
 mod sim_tests;
 pub mod topics;
 
+pub use address::split_host_port;
 pub use receiver::{BatchVerdict, Receiver, ReceiverConfig, ReceiverTransmit};
 pub use sender::{ProtocolError, SendRange, Sender, SenderConfig};
