@@ -4,13 +4,13 @@
 //! (fsynced) when `commit()` returns. The database lives in `<dir>/store.redb`.
 
 use std::ops::Bound;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use redb::{ConcurrencyMode, Database, Durability, ReadableDatabase, TableDefinition};
 
 use crate::batch::{Op, WriteBatch};
-use crate::config::{Backend, Limits, StoreConfig};
+use crate::config::{Backend, Limits, RedbOptions, StoreConfig};
 use crate::error::{Result, StoreError};
 use crate::integrity::{self, CommitLog, Found, COMMITS_KEY, FORMAT_KEY, FORMAT_VALUE, META_TREE};
 use crate::store::{
@@ -59,6 +59,46 @@ fn rerr(e: impl Into<redb::Error>) -> StoreError {
     StoreError::Redb(e.into())
 }
 
+/// Makes sure `file` is either absent-and-never-half-made or a database with a whole header.
+///
+/// A kill -9 while redb creates a new file can leave it without a header ("Not a redb database"),
+/// which would make the store unopenable (seen by the crash harness on the very first open). So a new
+/// database is created under a temporary name, synced, and renamed into place; a zero-length file left by
+/// an older build's interrupted creation holds nothing and is removed.
+fn create_atomically(dir: &Path, file: &Path, options: &RedbOptions) -> Result<()> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| StoreError::Io { path, source }
+    };
+    match std::fs::metadata(file) {
+        Ok(meta) if meta.len() > 0 => return Ok(()),
+        Ok(_) => std::fs::remove_file(file).map_err(io(file))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(file)(e)),
+    }
+    let creating = dir.join(format!("{REDB_FILE}.creating"));
+    match std::fs::remove_file(&creating) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&creating)(e)),
+    }
+    contain_panic(BACKEND, || {
+        let db = Database::builder()
+            .set_cache_size(options.cache_bytes)
+            .create(&creating)
+            .map_err(rerr)?;
+        drop(db);
+        Ok(())
+    })?;
+    std::fs::File::open(&creating)
+        .and_then(|f| f.sync_all())
+        .map_err(io(&creating))?;
+    std::fs::rename(&creating, file).map_err(io(file))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))
+}
+
 impl RedbStore {
     /// Open (or create) a redb store in directory `config.path` with the given trees.
     pub fn open(config: &StoreConfig, trees: &[&str]) -> Result<Self> {
@@ -70,6 +110,7 @@ impl RedbStore {
             source,
         })?;
         let file = path.join(REDB_FILE);
+        create_atomically(path, &file, options)?;
         let opened = contain_panic(BACKEND, || {
             let db = Database::builder()
                 .set_cache_size(options.cache_bytes)
