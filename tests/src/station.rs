@@ -52,6 +52,27 @@ impl StationAgent {
     pub async fn start(dir: &Path, stations: &str) -> anyhow::Result<Self> {
         let text = station_config_text(dir, "127.0.0.1:0", stations);
         let config = AgentConfig::from_toml(&text, Path::new("test-agent.toml"), &[])?;
+        Self::start_with(config).await
+    }
+
+    /// Starts node `node` with `stations`, storing under `dir` and syncing with the hub
+    /// through the broker at `mqtt` (test timings: fast reconnects and acks).
+    pub async fn start_node(
+        dir: &Path,
+        node: &str,
+        mqtt: &str,
+        stations: &str,
+    ) -> anyhow::Result<Self> {
+        let text = format!(
+            "node_id = \"{node}\"\ndata_dir = \"{}\"\n[mqtt]\naddress = \"{mqtt}\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[sync]\nack_timeout_ms = 3000\n[http]\nlisten = \"127.0.0.1:0\"\n{stations}",
+            dir.display()
+        );
+        let config = AgentConfig::from_toml(&text, Path::new("test-agent.toml"), &[])?;
+        Self::start_with(config).await
+    }
+
+    /// Starts an agent from `config`, serving its HTTP API on a free loopback port.
+    pub async fn start_with(config: AgentConfig) -> anyhow::Result<Self> {
         let node = Arc::new(AgentNode::start(config).await?);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;

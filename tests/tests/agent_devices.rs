@@ -11,9 +11,7 @@ use stockpost_agent::devices::scale::{ScaleDriver, ScaleOptions};
 use stockpost_agent::devices::scanner::{ScannerDriver, ScannerOptions};
 use stockpost_agent::devices::spool::Spool;
 use stockpost_agent::devices::{BackoffConfig, Connector};
-use stockpost_common::domain::{
-    ContainerId, Dec, EventBody, LocationCode, OrderRef, Qty, Sku, TaskId,
-};
+use stockpost_common::domain::{Dec, EventBody, LocationCode, OrderRef, Qty, Sku, TaskId};
 use stockpost_common::scale::ScaleProtocol;
 use stockpost_common::tasks::{TaskKind, TaskLine, TaskSpec};
 use stockpost_tests::fleet::record_receipt;
@@ -63,11 +61,7 @@ async fn a_pack_station_packs_by_scanner_and_scale_prints_the_label_and_ships_by
     ] {
         a.ok("hh-1", s).await.unwrap();
     }
-    let mut pack = TaskSpec::new(TaskId::new("PACK-1").unwrap(), TaskKind::Pack);
-    pack.lines = vec![line("MUG-BLUE", "3", None)];
-    pack.order = Some(OrderRef::new("SO-1").unwrap());
-    pack.container = Some(ContainerId::new("TOTE-1").unwrap());
-    a.task(pack).await.unwrap();
+    // Finishing the pick created the pack task for TOTE-1.
 
     // Devices of pack-1.
     let stations = a.node.stations.clone();

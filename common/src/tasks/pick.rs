@@ -1,6 +1,7 @@
 //! Pick: tote (when the task does not name one) → for each line: location → item (repeated
 //! scans or `Q:<n>`) → `C:CONFIRM` (all picked) or `C:SHORT` (what was found) → … → scan the
-//! tote again to finish.
+//! tote again to finish. Finishing creates the **pack task** for the tote (order, tote and
+//! what was picked), as a receipt creates its putaway and a pack its shipment.
 //!
 //! `Pick` events are emitted at confirm/short, one per stock line (lot), into the tote. A short
 //! emits the `Pick` of what was found plus a `ShortPick`. Picking more than the line asks
@@ -11,7 +12,7 @@ use super::error::{err, ErrorCode, StepError};
 use super::product::{
     add, check_book, qty, resolve_container, resolve_location, resolve_product, sub, Tally,
 };
-use super::spec::TaskRecord;
+use super::spec::{derived_task_id, TaskKind, TaskLine, TaskRecord, TaskSpec};
 use super::station::{
     display_gtin, unexpected, unexpected_weight, Ctx, Expect, ExpectScan, FlowInput,
 };
@@ -107,6 +108,9 @@ pub(crate) fn step(
                         s.tote.as_ref().map(|t| t.to_string()).unwrap_or_default()
                     ),
                 );
+            }
+            if let Some(pack) = pack_task(record, scanned)? {
+                ctx.out.created.push(pack);
             }
             ctx.out.finished = true;
             Ok(())
@@ -237,6 +241,37 @@ pub(crate) fn step(
             "scan the item, Q:<quantity>, C:CONFIRM or C:SHORT",
         )),
     }
+}
+
+/// The pack task for a finished pick: the tote, the order and what was picked per line
+/// (`None` when nothing was picked, e.g. every line was short with none found).
+fn pack_task(record: &TaskRecord, tote: ContainerId) -> Result<Option<TaskSpec>, StepError> {
+    let order = order_of(record)?;
+    let mut lines = Vec::new();
+    for (i, line) in record.spec.lines.iter().enumerate() {
+        let done = record.line_progress(i).done.get();
+        if done.is_zero() {
+            continue;
+        }
+        lines.push(TaskLine {
+            qty: qty(done)?,
+            location: None,
+            to: None,
+            ..line.clone()
+        });
+    }
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let id = derived_task_id(record.spec.id.as_str(), "PACK")
+        .map_err(|e| StepError::new(ErrorCode::InvalidId, e.to_string()))?;
+    let mut pack = TaskSpec::new(id, TaskKind::Pack);
+    pack.order = Some(order);
+    pack.container = Some(tote);
+    pack.priority = record.spec.priority;
+    pack.due_ms = record.spec.due_ms;
+    pack.lines = lines;
+    Ok(Some(pack))
 }
 
 fn check_limits(

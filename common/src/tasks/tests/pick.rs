@@ -66,6 +66,60 @@ fn a_pick_goes_tote_location_item_confirm_short_and_tote() {
 }
 
 #[test]
+fn finishing_a_pick_creates_the_pack_task_for_the_tote_with_what_was_picked() {
+    let mut dr = two_line_pick();
+    dr.ok("T:TOTE-9");
+    dr.ok("L:A-01-01");
+    dr.ok(&mug_each());
+    dr.ok("Q:3");
+    dr.ok("C:CONFIRM");
+    dr.ok("L:A-01-02");
+    dr.ok(&pen_each());
+    dr.ok("C:SHORT");
+    assert!(
+        dr.view.task(&tid("PICK-1-PACK")).is_none(),
+        "not before the tote is scanned"
+    );
+    dr.ok("T:TOTE-9");
+    let pack = dr.view.task(&tid("PICK-1-PACK")).unwrap();
+    assert_eq!(pack.spec.kind, TaskKind::Pack);
+    assert_eq!(pack.spec.order, Some(order("SO-5001")));
+    assert_eq!(pack.spec.container, Some(tote("TOTE-9")));
+    let lines: Vec<(String, String)> = pack
+        .spec
+        .lines
+        .iter()
+        .map(|l| (l.sku.to_string(), l.qty.to_string()))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![("MUG-BLUE".into(), "3".into()), ("PEN".into(), "1".into())],
+        "the short line packs what was found"
+    );
+    assert_eq!(pack.progress.status, TaskStatus::Open);
+}
+
+#[test]
+fn a_pick_short_with_nothing_found_creates_no_pack_task() {
+    let mut v = world();
+    stock(&mut v, "MUG-BLUE", "A-01-01", "10");
+    let mut t = task(
+        "PICK-2",
+        TaskKind::Pick,
+        vec![line("MUG-BLUE", "3", Some("A-01-01"))],
+    );
+    t.order = Some(order("SO-5002"));
+    v.put_spec(t);
+    let mut dr = Driver::new(v, "hh-1", &[TaskKind::Pick]);
+    dr.ok("U:op-17");
+    dr.ok("T:TOTE-3");
+    dr.ok("L:A-01-01");
+    dr.ok("C:SHORT");
+    dr.ok("T:TOTE-3");
+    assert!(dr.view.task(&tid("PICK-2-PACK")).is_none());
+}
+
+#[test]
 fn a_wrong_location_is_rejected_naming_both_locations() {
     let mut dr = two_line_pick();
     dr.ok("T:TOTE-9");
