@@ -5,5 +5,6 @@ pub mod fleet;
 pub mod hubapi;
 pub mod mosquitto;
 pub mod proxy;
+pub mod pty_scanner;
 pub mod sim;
 pub mod station;
