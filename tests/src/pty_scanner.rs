@@ -68,11 +68,7 @@ impl PtyScanner {
     /// a refusal carries `last_error`). Updates left over from earlier inputs are discarded
     /// first, so only drive the station from this scanner while using it.
     pub async fn scan(&mut self, payload: &str) -> anyhow::Result<Value> {
-        loop {
-            match self.updates.try_recv() {
-                Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
-                Err(_) => break,
-            }
+        while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = self.updates.try_recv() {
         }
         self.send(payload).await?;
         let next = async {
