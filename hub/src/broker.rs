@@ -89,10 +89,12 @@ pub struct EmbeddedBroker {
     pub addr: SocketAddr,
 }
 
+/// The broker threads this process started, by address.
+type Running = Mutex<HashMap<SocketAddr, JoinHandle<Result<(), String>>>>;
+
 /// Brokers this process started, by address (rumqttd cannot be stopped, so they are reused).
-fn running() -> &'static Mutex<HashMap<SocketAddr, JoinHandle<Result<(), String>>>> {
-    static RUNNING: OnceLock<Mutex<HashMap<SocketAddr, JoinHandle<Result<(), String>>>>> =
-        OnceLock::new();
+fn running() -> &'static Running {
+    static RUNNING: OnceLock<Running> = OnceLock::new();
     RUNNING.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
