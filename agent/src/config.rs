@@ -69,18 +69,51 @@ pub struct AgentConfig {
     pub stations: Vec<StationConfig>,
 }
 
-/// `[hub]`
+/// `[hub]`: the hub's HTTP API, used to bootstrap a new or wiped node (docs/protocol.md).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct HubConfig {
-    /// Base URL of the hub's HTTP API.
-    pub url: String,
+    /// Base URL of the hub's HTTP API (`http://` or `https://`). Unset: the node never
+    /// bootstraps and a fresh store starts at sequence 1.
+    pub url: Option<String>,
+    /// A file whose first line is a bearer token of the hub's API (role viewer or above).
+    pub token_file: Option<PathBuf>,
+    /// What a fresh store does when `url` is set: `required` (default) waits for the snapshot
+    /// and refuses steps until it is in; `skip` starts at sequence 1 without asking the hub.
+    pub bootstrap: BootstrapPolicy,
+    /// TCP connect timeout of a snapshot request, ms.
+    pub connect_timeout_ms: u64,
+    /// Whole-request timeout of a snapshot request (headers and body), ms.
+    pub request_timeout_ms: u64,
+    /// Largest snapshot body accepted, bytes.
+    pub max_snapshot_bytes: u64,
+    /// First retry delay after a failed snapshot request, ms (doubles, jittered).
+    pub retry_min_ms: u64,
+    /// Longest retry delay, ms.
+    pub retry_max_ms: u64,
+}
+
+/// `hub.bootstrap`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BootstrapPolicy {
+    /// A fresh store fetches the hub's snapshot before it takes any step.
+    Required,
+    /// A fresh store starts at sequence 1 (only for a node the hub has never heard of).
+    Skip,
 }
 
 impl Default for HubConfig {
     fn default() -> Self {
         Self {
-            url: "http://127.0.0.1:8080".into(),
+            url: None,
+            token_file: None,
+            bootstrap: BootstrapPolicy::Required,
+            connect_timeout_ms: 5_000,
+            request_timeout_ms: 60_000,
+            max_snapshot_bytes: 64 * 1024 * 1024,
+            retry_min_ms: 500,
+            retry_max_ms: 30_000,
         }
     }
 }
@@ -310,7 +343,7 @@ impl AgentConfig {
     }
 
     /// Parses `text`, applies `env` overrides (`STOCKPOST_DATA_DIR`, `STOCKPOST_HTTP_ADDR`,
-    /// `STOCKPOST_MQTT_ADDR`, `STOCKPOST_NODE_ID`) and validates.
+    /// `STOCKPOST_MQTT_ADDR`, `STOCKPOST_NODE_ID`, `STOCKPOST_HUB_URL`) and validates.
     pub fn from_toml(
         text: &str,
         path: &Path,
@@ -326,6 +359,7 @@ impl AgentConfig {
                 "STOCKPOST_HTTP_ADDR" => config.http.listen = value.clone(),
                 "STOCKPOST_MQTT_ADDR" => config.mqtt.address = value.clone(),
                 "STOCKPOST_NODE_ID" => config.node_id = value.clone(),
+                "STOCKPOST_HUB_URL" => config.hub.url = Some(value.clone()),
                 _ => {}
             }
         }
@@ -346,6 +380,31 @@ impl AgentConfig {
             )
         })?;
         split_host_port(&self.mqtt.address).map_err(|reason| invalid("mqtt.address", reason))?;
+        if let Some(url) = &self.hub.url {
+            let parsed = reqwest::Url::parse(url)
+                .map_err(|e| invalid("hub.url", format!("{url:?} is not a URL ({e})")))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(invalid(
+                    "hub.url",
+                    format!("{url:?} must be http:// or https:// with a host"),
+                ));
+            }
+        }
+        if self.hub.connect_timeout_ms == 0 || self.hub.request_timeout_ms == 0 {
+            return Err(invalid(
+                "hub.request_timeout_ms",
+                "it and hub.connect_timeout_ms must be above 0",
+            ));
+        }
+        if self.hub.max_snapshot_bytes < 1024 {
+            return Err(invalid("hub.max_snapshot_bytes", "must be at least 1024"));
+        }
+        if self.hub.retry_min_ms == 0 || self.hub.retry_max_ms < self.hub.retry_min_ms {
+            return Err(invalid(
+                "hub.retry_max_ms",
+                "must be at least hub.retry_min_ms, which must be above 0",
+            ));
+        }
         if self.mqtt.keep_alive_secs < 5 {
             return Err(invalid("mqtt.keep_alive_secs", "must be at least 5"));
         }
@@ -531,5 +590,30 @@ mod tests {
         if let Err(e) = AgentConfig::from_toml(&text, &path, &[]) {
             panic!("{e}");
         }
+    }
+
+    #[test]
+    fn hub_url_and_bootstrap_policy_parse_and_a_bad_url_names_its_key() {
+        let c = parse(
+            "node_id = \"N\"\ndata_dir = \"/tmp/x\"\n[hub]\nurl = \"http://hub:8080\"\nbootstrap = \"skip\"\n",
+            &[],
+        );
+        assert!(
+            matches!(c, Ok(ref c) if c.hub.url.as_deref() == Some("http://hub:8080") && c.hub.bootstrap == BootstrapPolicy::Skip)
+        );
+        let c = parse("node_id = \"N\"\ndata_dir = \"/tmp/x\"\n", &[]);
+        assert!(
+            matches!(c, Ok(ref c) if c.hub.url.is_none() && c.hub.bootstrap == BootstrapPolicy::Required)
+        );
+        let e = parse(
+            "node_id = \"N\"\ndata_dir = \"/tmp/x\"\n[hub]\nurl = \"ftp://hub\"\n",
+            &[],
+        )
+        .err()
+        .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("config key `hub.url`: \"ftp://hub\" must be http:// or https:// with a host")
+        );
     }
 }

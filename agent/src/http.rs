@@ -38,8 +38,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn healthz() -> &'static str {
-    "ok"
+async fn healthz(State(node): State<AppState>) -> Response {
+    if lock(node.writer.state()).bootstrap_pending {
+        let why = node.bootstrap.last_error().unwrap_or_default();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("waiting for the hub to bootstrap this node: {why}"),
+        )
+            .into_response();
+    }
+    "ok".into_response()
 }
 
 /// Serves the API and the station page on `listener` until `shutdown` resolves; also runs
@@ -69,7 +77,14 @@ pub async fn serve(
 async fn status(State(node): State<AppState>) -> Json<Value> {
     let link = node.link_status.borrow().clone();
     let state = lock(node.writer.state());
+    let pending = state.bootstrap_pending;
     Json(json!({
+        "bootstrap": {
+            "pending": pending,
+            "bootstrapped": state.bootstrapped,
+            "last_error": if pending { node.bootstrap.last_error() } else { None },
+            "attempts": node.bootstrap.attempts.load(Ordering::Relaxed),
+        },
         "node": state.node.to_string(),
         "connected": link.connected,
         "outbox_pending": state.head - state.acked,
@@ -121,10 +136,11 @@ async fn stock(State(node): State<AppState>, Query(q): Query<StockQuery>) -> Jso
 }
 
 async fn metrics(State(node): State<AppState>) -> impl IntoResponse {
-    let (head, acked) = {
+    let (head, acked, pending) = {
         let s = lock(node.writer.state());
-        (s.head, s.acked)
+        (s.head, s.acked, u8::from(s.bootstrap_pending))
     };
+    let b = &node.bootstrap;
     let c = &node.link_counters;
     let connected = u8::from(node.link_status.borrow().connected);
     let text = format!(
@@ -143,6 +159,17 @@ async fn metrics(State(node): State<AppState>) -> impl IntoResponse {
         c.events_sent.load(Ordering::Relaxed),
         c.bad_messages.load(Ordering::Relaxed),
         c.connects.load(Ordering::Relaxed),
+    );
+    let text = format!(
+        "{text}# HELP stockpost_agent_bootstrap_pending 1 while the node waits for the hub's snapshot.\n\
+         # TYPE stockpost_agent_bootstrap_pending gauge\nstockpost_agent_bootstrap_pending {pending}\n\
+         # TYPE stockpost_agent_bootstrap_attempts_total counter\nstockpost_agent_bootstrap_attempts_total {}\n\
+         # TYPE stockpost_agent_bootstrap_failures_total counter\nstockpost_agent_bootstrap_failures_total {}\n\
+         # HELP stockpost_agent_bootstrap_bad_snapshots_total Snapshots refused for a missing or invalid field.\n\
+         # TYPE stockpost_agent_bootstrap_bad_snapshots_total counter\nstockpost_agent_bootstrap_bad_snapshots_total {}\n",
+        b.attempts.load(Ordering::Relaxed),
+        b.failures.load(Ordering::Relaxed),
+        b.bad_snapshots.load(Ordering::Relaxed),
     );
     let text = format!(
         "{text}# HELP stockpost_agent_outbox_depth Entries in the outbox (committed, not acked).\n\

@@ -4,6 +4,7 @@
 //! module touching the embedded database), the step writer that commits every operator step
 //! durably with its outbox entry, the MQTT link, devices and the local HTTP API.
 
+pub mod bootstrap;
 pub mod config;
 pub mod devices;
 pub mod diagnostics;

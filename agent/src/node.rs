@@ -1,6 +1,7 @@
 //! Assembles a running agent: store, step writer, MQTT link.
 
-use crate::config::AgentConfig;
+use crate::bootstrap::{self, BootstrapStatus};
+use crate::config::{AgentConfig, BootstrapPolicy};
 use crate::link::{self, LinkConfig, LinkCounters, LinkStatus};
 use crate::stations::{SlotSettings, StationRuntime};
 use crate::store::{AgentStore, AgentStoreError};
@@ -40,6 +41,8 @@ pub struct AgentNode {
     pub link_counters: Arc<LinkCounters>,
     /// The stations.
     pub stations: Arc<StationRuntime>,
+    /// The bootstrap from the hub's snapshot (counters, last error).
+    pub bootstrap: Arc<BootstrapStatus>,
     shutdown: watch::Sender<bool>,
     link_task: tokio::task::JoinHandle<()>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
@@ -62,8 +65,19 @@ impl AgentNode {
             });
         }
         let configs = settings.iter().map(|s| s.config.clone()).collect();
-        let state = AgentState::load_with_stations(&store, &node, configs)?;
+        let mut state = AgentState::load_with_stations(&store, &node, configs)?;
         tracing::info!(node = %node, head = state.head, acked = state.acked, "agent state loaded");
+        // A new or wiped node must not number events from 1 again: it waits for the hub's
+        // snapshot (docs/protocol.md, "Bootstrap").
+        let needs_bootstrap = state.is_fresh()
+            && config.hub.url.is_some()
+            && config.hub.bootstrap == BootstrapPolicy::Required;
+        if needs_bootstrap {
+            tracing::info!(node = %node, "fresh store: waiting for the hub to bootstrap this node");
+            state.bootstrap_pending = true;
+        } else if state.is_fresh() && config.hub.url.is_some() {
+            tracing::warn!(node = %node, "fresh store and hub.bootstrap = \"skip\": starting at sequence 1");
+        }
         let (writer, writer_thread) = writer::start(
             store.clone(),
             state,
@@ -77,14 +91,39 @@ impl AgentNode {
         let (status_tx, link_status) = watch::channel(LinkStatus::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let link_counters = Arc::new(LinkCounters::default());
-        let link_task = tokio::spawn(link::run(
-            link_config,
-            store.clone(),
-            writer.clone(),
-            status_tx,
-            Arc::clone(&link_counters),
-            shutdown_rx,
-        ));
+        let bootstrap_status = Arc::new(BootstrapStatus::default());
+        let link_task = tokio::spawn({
+            let store = store.clone();
+            let writer = writer.clone();
+            let link_counters = Arc::clone(&link_counters);
+            let bootstrap_status = Arc::clone(&bootstrap_status);
+            let hub = config.hub.clone();
+            async move {
+                // The link starts only after the snapshot is committed: its sender and
+                // receiver start from the seeded sequence marks.
+                if needs_bootstrap
+                    && !bootstrap::run(
+                        hub,
+                        node,
+                        writer.clone(),
+                        bootstrap_status,
+                        shutdown_rx.clone(),
+                    )
+                    .await
+                {
+                    return;
+                }
+                link::run(
+                    link_config,
+                    store,
+                    writer,
+                    status_tx,
+                    link_counters,
+                    shutdown_rx,
+                )
+                .await;
+            }
+        });
         Ok(Self {
             config,
             writer,
@@ -92,6 +131,7 @@ impl AgentNode {
             link_status,
             link_counters,
             stations,
+            bootstrap: bootstrap_status,
             shutdown,
             link_task,
             writer_thread: Some(writer_thread),

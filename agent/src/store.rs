@@ -2,7 +2,8 @@
 //!
 //! Trees and keys (all integers big-endian so scans are in order):
 //! - `meta`: `head` (last outbox seq committed), `acked` (last seq acked by the hub and pruned),
-//!   `down_applied` (last downlink seq applied).
+//!   `down_applied` (last downlink seq applied), `bootstrapped` (1 once a hub snapshot seeded
+//!   the store, see `crate::bootstrap`).
 //! - `outbox`: seq → postcard `Event`; deleted only when the hub acks (invariant 4).
 //! - `balances`: postcard `StockKey` → postcard `Dec` (the local stock view).
 //! - `totals`: postcard `(NodeId, Sku)` → postcard `Totals`.
@@ -37,6 +38,9 @@ pub const TREES: &[&str] = &[
 ];
 
 const PAGE: usize = 5_000;
+
+/// Most writes in one commit (the store's `max_batch_ops`); a bootstrap snapshot must fit.
+pub const MAX_BATCH_OPS: usize = 200_000;
 
 /// Why the agent's store failed.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +82,8 @@ pub struct Loaded {
     pub acked: u64,
     /// Last applied downlink seq.
     pub down_applied: u64,
+    /// A hub snapshot seeded this store.
+    pub bootstrapped: bool,
     /// Item master data.
     pub items: Vec<Item>,
     /// Every stored task (open and finished).
@@ -147,7 +153,7 @@ impl AgentStore {
         // own group committer would only add a thread hop.
         sc.group_commit.enabled = false;
         sc.limits.max_value_bytes = 256 * 1024;
-        sc.limits.max_batch_ops = 200_000;
+        sc.limits.max_batch_ops = MAX_BATCH_OPS;
         let opened = stockpost_store::open_store_reporting(&sc, TREES)?;
         Ok((
             Self {
@@ -211,6 +217,7 @@ impl AgentStore {
         let head = self.meta("head")?;
         let acked = self.meta("acked")?;
         let down_applied = self.meta("down_applied")?;
+        let bootstrapped = self.meta("bootstrapped")? != 0;
         let mut locations = Vec::new();
         self.for_each("locations", |k, v| {
             let code = std::str::from_utf8(k)
@@ -259,6 +266,7 @@ impl AgentStore {
             head,
             acked,
             down_applied,
+            bootstrapped,
             items,
             tasks,
             stations,
@@ -300,6 +308,87 @@ impl AgentStore {
         })?;
         Ok(n)
     }
+}
+
+/// What a hub snapshot seeds into a fresh store (validated by `crate::bootstrap`).
+#[derive(Debug, Clone, Default)]
+pub struct Seed {
+    /// Item master data.
+    pub items: Vec<Item>,
+    /// This node's locations.
+    pub locations: Vec<(LocationCode, LocationInfo)>,
+    /// This node's balance lines as the hub sees them (the new local view).
+    pub balances: Vec<(StockKey, stockpost_common::domain::Dec)>,
+    /// This node's running totals per SKU.
+    pub totals: Vec<(Sku, Totals)>,
+    /// The hub's open tasks for this node.
+    pub tasks: Vec<stockpost_common::tasks::TaskSpec>,
+    /// The last uplink sequence the hub applied: the next step gets `applied_seq + 1`.
+    pub applied_seq: u64,
+    /// The downlink head the snapshot covers: the downlink resumes after it.
+    pub downlink_seq: u64,
+}
+
+impl Seed {
+    /// How many store writes seeding takes.
+    pub fn writes(&self) -> usize {
+        self.items.len()
+            + self.locations.len()
+            + self.balances.len()
+            + self.totals.len()
+            + self.tasks.len()
+            + 4
+    }
+}
+
+/// Adds everything `seed` holds for `node` to `batch`, with the sequence marks (`head` and
+/// `acked` = the hub's applied sequence, `down_applied` = its downlink head) and the
+/// `bootstrapped` mark. The caller commits it as one durable batch.
+pub fn seed_batch(batch: &mut WriteBatch, node: &NodeId, seed: &Seed) -> Result<()> {
+    for item in &seed.items {
+        batch.put(
+            "items",
+            item.sku.as_str().as_bytes().to_vec(),
+            encode("items", item)?,
+        );
+    }
+    for (code, info) in &seed.locations {
+        batch.put(
+            "locations",
+            code.as_str().as_bytes().to_vec(),
+            encode("locations", info)?,
+        );
+    }
+    for (key, qty) in &seed.balances {
+        if qty.is_zero() || &key.node != node {
+            continue;
+        }
+        batch.put(
+            "balances",
+            encode("balances", key)?,
+            encode("balances", qty)?,
+        );
+    }
+    for (sku, totals) in &seed.totals {
+        batch.put(
+            "totals",
+            encode("totals", &(node, sku))?,
+            encode("totals", totals)?,
+        );
+    }
+    for spec in &seed.tasks {
+        let record = TaskRecord::open(spec.clone());
+        batch.put(
+            "tasks",
+            record.spec.id.as_str().as_bytes().to_vec(),
+            encode_json("tasks", &record)?,
+        );
+    }
+    put_meta(batch, "head", seed.applied_seq);
+    put_meta(batch, "acked", seed.applied_seq);
+    put_meta(batch, "down_applied", seed.downlink_seq);
+    put_meta(batch, "bootstrapped", 1);
+    Ok(())
 }
 
 /// Adds the meta `key` = `value` to `batch`.

@@ -9,7 +9,9 @@
 //! the in-memory state is reloaded from the store, so memory never runs ahead of disk and the
 //! outbox never has a gap.
 
-use crate::store::{encode, encode_json, put_meta, seq_key, AgentStore, AgentStoreError};
+use crate::store::{
+    encode, encode_json, put_meta, seed_batch, seq_key, AgentStore, AgentStoreError, Seed,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use stockpost_common::domain::{
@@ -35,6 +37,11 @@ pub struct AgentState {
     pub acked: u64,
     /// Last applied downlink seq.
     pub down_applied: u64,
+    /// A hub snapshot seeded the store.
+    pub bootstrapped: bool,
+    /// Waiting for the hub's snapshot (`hub.bootstrap = "required"` on a fresh store): every
+    /// step and downlink is refused until [`WriterHandle::bootstrap`] committed it.
+    pub bootstrap_pending: bool,
     /// Item master data by SKU.
     pub items: BTreeMap<Sku, Item>,
     /// GTIN → SKU (every pack level of every item).
@@ -88,6 +95,8 @@ impl AgentState {
             head: loaded.head,
             acked: loaded.acked,
             down_applied: loaded.down_applied,
+            bootstrapped: loaded.bootstrapped,
+            bootstrap_pending: false,
             items: BTreeMap::new(),
             gtins: HashMap::new(),
             glns: BTreeMap::new(),
@@ -126,6 +135,12 @@ impl AgentState {
             state.index_balance(&k, v);
         }
         Ok(state)
+    }
+
+    /// True when the store has never taken a step, never received downlink and was never
+    /// seeded: a new or wiped node.
+    pub fn is_fresh(&self) -> bool {
+        self.head == 0 && self.acked == 0 && self.down_applied == 0 && !self.bootstrapped
     }
 
     /// Adds or replaces an item and its GTIN index entries.
@@ -268,6 +283,12 @@ pub enum WriterError {
     /// Too many steps are waiting.
     #[error("too many steps are waiting to be written; try again")]
     Busy,
+    /// The node waits for the hub's snapshot before it may record anything.
+    #[error("waiting for the hub to bootstrap this node")]
+    NotBootstrapped,
+    /// A snapshot arrived for a node that is not waiting for one.
+    #[error("this node is not waiting for a bootstrap")]
+    NotWaitingForBootstrap,
 }
 
 enum Request {
@@ -283,6 +304,10 @@ enum Request {
         first_seq: u64,
         items: Vec<DownlinkItem>,
         reply: oneshot::Sender<Result<u64, WriterError>>,
+    },
+    Bootstrap {
+        seed: Box<Seed>,
+        reply: oneshot::Sender<Result<(), WriterError>>,
     },
 }
 
@@ -302,6 +327,9 @@ impl std::fmt::Debug for Request {
             Request::Downlink {
                 first_seq, items, ..
             } => write!(f, "Downlink({first_seq}, {})", items.len()),
+            Request::Bootstrap { seed, .. } => {
+                write!(f, "Bootstrap(applied {})", seed.applied_seq)
+            }
         }
     }
 }
@@ -343,6 +371,20 @@ impl WriterHandle {
             .send(Request::Downlink {
                 first_seq,
                 items,
+                reply,
+            })
+            .await
+            .map_err(|_| WriterError::Closed)?;
+        answer.await.map_err(|_| WriterError::Closed)?
+    }
+
+    /// Seeds a node that waits for its bootstrap with the hub's snapshot, in one durable
+    /// commit; steps are accepted from then on.
+    pub async fn bootstrap(&self, seed: Seed) -> Result<(), WriterError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Request::Bootstrap {
+                seed: Box::new(seed),
                 reply,
             })
             .await
@@ -396,6 +438,7 @@ enum Reply {
         StepCommitted,
     ),
     Downlink(oneshot::Sender<Result<u64, WriterError>>, u64),
+    Bootstrap(oneshot::Sender<Result<(), WriterError>>),
 }
 
 fn writer_loop(
@@ -417,12 +460,38 @@ fn writer_loop(
         let mut batch = WriteBatch::new();
         let mut replies: Vec<Reply> = Vec::new();
         let mut broken: Option<WriterError> = None;
+        // A snapshot is in this batch: nothing else is recorded before it is committed.
+        let mut seeded = false;
         for request in group {
             if let Some(err) = &broken {
                 fail(request, err.clone());
                 continue;
             }
             match request {
+                Request::Step { reply, .. } if guard.bootstrap_pending || seeded => {
+                    let _ = reply.send(Err(WriterError::NotBootstrapped));
+                }
+                Request::Downlink { reply, .. } if guard.bootstrap_pending || seeded => {
+                    let _ = reply.send(Err(WriterError::NotBootstrapped));
+                }
+                Request::Bootstrap { seed, reply } => {
+                    if !guard.bootstrap_pending || seeded {
+                        let _ = reply.send(Err(WriterError::NotWaitingForBootstrap));
+                        continue;
+                    }
+                    let node = guard.node.clone();
+                    match seed_batch(&mut batch, &node, &seed) {
+                        Ok(()) => {
+                            seeded = true;
+                            replies.push(Reply::Bootstrap(reply));
+                        }
+                        Err(e) => {
+                            let e = WriterError::Storage(e.to_string());
+                            let _ = reply.send(Err(e.clone()));
+                            broken = Some(e);
+                        }
+                    }
+                }
                 Request::Step { f, at_ms, reply } => {
                     let mut plan = StepPlan::default();
                     match f(&mut guard, &mut plan) {
@@ -473,6 +542,18 @@ fn writer_loop(
         };
         match result {
             Ok(()) => {
+                if seeded {
+                    // Load the seeded state exactly as a restart would.
+                    let node = guard.node.clone();
+                    let configs = guard.station_configs.clone();
+                    match AgentState::load_with_stations(&store, &node, configs) {
+                        Ok(fresh) => *guard = fresh,
+                        Err(load_error) => {
+                            tracing::error!(error = %load_error, "cannot load the bootstrapped state; stopping the writer");
+                            return;
+                        }
+                    }
+                }
                 for reply in replies {
                     match reply {
                         Reply::Step(tx, done) => {
@@ -480,6 +561,9 @@ fn writer_loop(
                         }
                         Reply::Downlink(tx, seq) => {
                             let _ = tx.send(Ok(seq));
+                        }
+                        Reply::Bootstrap(tx) => {
+                            let _ = tx.send(Ok(()));
                         }
                     }
                 }
@@ -494,12 +578,19 @@ fn writer_loop(
                         Reply::Downlink(tx, _) => {
                             let _ = tx.send(Err(e.clone()));
                         }
+                        Reply::Bootstrap(tx) => {
+                            let _ = tx.send(Err(e.clone()));
+                        }
                     }
                 }
                 let node = guard.node.clone();
                 let configs = guard.station_configs.clone();
+                let pending = guard.bootstrap_pending;
                 match AgentState::load_with_stations(&store, &node, configs) {
-                    Ok(fresh) => *guard = fresh,
+                    Ok(mut fresh) => {
+                        fresh.bootstrap_pending = pending;
+                        *guard = fresh;
+                    }
                     Err(load_error) => {
                         tracing::error!(error = %load_error, "cannot reload the state; stopping the writer");
                         return;
@@ -519,6 +610,9 @@ fn fail(request: Request, err: WriterError) {
             let _ = reply.send(Err(err));
         }
         Request::Downlink { reply, .. } => {
+            let _ = reply.send(Err(err));
+        }
+        Request::Bootstrap { reply, .. } => {
             let _ = reply.send(Err(err));
         }
         Request::Prune { .. } => {}

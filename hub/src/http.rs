@@ -564,6 +564,18 @@ pub fn stock_json(
     q_loc: Option<&str>,
     q_status: Option<&str>,
 ) -> serde_json::Value {
+    stock_rows(state, q_node, q_sku, q_loc, q_status, 10_000)
+}
+
+/// Like [`stock_json`] with an explicit row limit (the node snapshot must not be cut short).
+fn stock_rows(
+    state: &HubState,
+    q_node: Option<&str>,
+    q_sku: Option<&str>,
+    q_loc: Option<&str>,
+    q_status: Option<&str>,
+    limit: usize,
+) -> serde_json::Value {
     let ledger = &state.ledger;
     let mut left: BTreeMap<(NodeId, Sku), Dec> = BTreeMap::new();
     let mut rows = Vec::new();
@@ -603,7 +615,7 @@ pub fn stock_json(
             "lot": key.stock.lot, "serial": key.stock.serial, "expiry": key.stock.expiry.map(|d| d.to_string()),
             "status": ops::code_name(&key.status), "on_hand": qty, "reserved": reserved, "available": available,
         }));
-        if rows.len() >= 10_000 {
+        if rows.len() >= limit {
             break;
         }
     }
@@ -694,7 +706,15 @@ async fn get_snapshot(
         .filter(|t| t.node == node && !t.cancelled)
         .map(|t| &t.spec)
         .collect();
-    let stock = stock_json(&s, Some(node.as_str()), None, None, None);
+    // Every balance line of the node (no row limit: a cut-short snapshot would seed a wrong
+    // local view) and its running totals, so the node's conservation check holds.
+    let stock = stock_rows(&s, Some(node.as_str()), None, None, None, usize::MAX);
+    let totals: Vec<_> = s
+        .ledger
+        .all_totals()
+        .filter(|(n, _, _)| **n == node)
+        .map(|(_, sku, t)| serde_json::json!({"sku": sku, "totals": t}))
+        .collect();
     let downlink_seq = s
         .ops
         .downlink
@@ -703,7 +723,7 @@ async fn get_snapshot(
         .unwrap_or(0);
     Ok(Json(serde_json::json!({
         "node": node, "items": items, "locations": locations, "balances": stock["balances"],
-        "tasks": tasks, "applied_seq": s.ledger.applied_seq(&node), "downlink_seq": downlink_seq,
+        "totals": totals, "tasks": tasks, "applied_seq": s.ledger.applied_seq(&node), "downlink_seq": downlink_seq,
         "at": format_ms(now_ms()),
     }))
     .into_response())
@@ -1017,6 +1037,11 @@ async fn metrics(State(app): State<AppState>) -> Response {
         "stockpost_hub_duplicate_batches_total",
         "Batches that were already applied.",
         c.duplicate_batches.load(Ordering::Relaxed),
+    );
+    counter(
+        "stockpost_hub_sequence_reused_batches_total",
+        "Batches whose sequence numbers were applied before with different events (not applied; a sequence_reused exception).",
+        c.sequence_reused_batches.load(Ordering::Relaxed),
     );
     counter(
         "stockpost_hub_gap_batches_total",

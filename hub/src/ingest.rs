@@ -73,6 +73,9 @@ pub struct IngestCounters {
     pub duplicate_batches: AtomicU64,
     /// Batches that arrived after a gap.
     pub gap_batches: AtomicU64,
+    /// Batches holding already applied sequence numbers with different events (a node that
+    /// reuses its sequence, e.g. after a wipe without bootstrap): raised, never applied.
+    pub sequence_reused_batches: AtomicU64,
     /// Events or messages quarantined.
     pub quarantined: AtomicU64,
     /// Commits.
@@ -419,6 +422,7 @@ fn writer_loop<T>(
                         continue;
                     }
                     if let Err(e) = apply_batch(
+                        &store,
                         &mut guard,
                         &mut batch,
                         &node,
@@ -658,6 +662,7 @@ fn api(
 
 #[allow(clippy::too_many_arguments)]
 fn apply_batch(
+    store: &HubStore,
     state: &mut HubState,
     batch: &mut WriteBatch,
     node: &NodeId,
@@ -674,12 +679,49 @@ fn apply_batch(
     };
     let last = first + events.len() as u64 - 1;
     let applied_seq = state.ledger.applied_seq(node);
-    let receiver = state
+    state
         .receivers
         .entry(node.clone())
         .or_insert_with(|| Receiver::new(config.receiver, applied_seq));
     let view = state.nodes.entry(node.clone()).or_default();
     view.last_seen_ms = Some(at_ms);
+    // The part at or below what is applied must be the very events applied before: a node that
+    // numbers different events with used sequence numbers (a wiped node that started again from
+    // 1) would otherwise be dropped silently as a duplicate.
+    let applied_to = state.ledger.applied_seq(node);
+    if first <= applied_to {
+        let overlap_end = last.min(applied_to);
+        let stored = store.events(
+            node,
+            first - 1,
+            usize::try_from(overlap_end - first + 1).unwrap_or(usize::MAX),
+        )?;
+        let stored: BTreeMap<u64, Event> = stored
+            .into_iter()
+            .map(|s| (s.event.id.seq, s.event))
+            .filter(|(seq, _)| *seq <= overlap_end)
+            .collect();
+        if let Some((from, to)) = reused_range(&stored, &events) {
+            counters
+                .sequence_reused_batches
+                .fetch_add(1, Ordering::Relaxed);
+            let at = events
+                .iter()
+                .find(|e| e.id.seq == from)
+                .map_or(at_ms, |e| e.at_ms);
+            tracing::error!(node = %node, from, to, "a node reused sequence numbers with different events");
+            state
+                .ops
+                .raise_sequence_reused(batch, node, from, to, at)
+                .map_err(|e| HubStoreError::Decode {
+                    tree: "exceptions",
+                    reason: e.to_string(),
+                })?;
+        }
+    }
+    let Some(receiver) = state.receivers.get_mut(node) else {
+        return Ok(());
+    };
     match receiver.on_batch(first, last, mono_ms) {
         BatchVerdict::Duplicate => {
             counters.duplicate_batches.fetch_add(1, Ordering::Relaxed);
@@ -796,6 +838,23 @@ fn apply_batch(
     }
 }
 
+/// The first and last sequence of `incoming` whose event differs from the one stored under the
+/// same sequence. Sequences with nothing stored (quarantined events, or applied in the commit
+/// being built) are not judged.
+pub fn reused_range(stored: &BTreeMap<u64, Event>, incoming: &[Event]) -> Option<(u64, u64)> {
+    let mut range: Option<(u64, u64)> = None;
+    for event in incoming {
+        let seq = event.id.seq;
+        if stored.get(&seq).is_some_and(|s| s != event) {
+            range = Some(match range {
+                None => (seq, seq),
+                Some((from, _)) => (from, seq),
+            });
+        }
+    }
+    range
+}
+
 fn quarantine(
     state: &mut HubState,
     batch: &mut WriteBatch,
@@ -815,4 +874,56 @@ fn quarantine(
     );
     tracing::warn!(node = ?item.node, seq = ?item.seq, reason = %item.reason, "quarantined");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stockpost_common::domain::{EventBody, EventId, LocationCode, Qty, StockRef, StockStatus};
+
+    fn event(seq: u64, qty: &str) -> Event {
+        Event {
+            id: EventId {
+                node: NodeId::new("DC-EAST").unwrap_or_else(|_| unreachable!()),
+                seq,
+            },
+            at_ms: 1_700_000_000_000,
+            operator: None,
+            station: None,
+            task: None,
+            body: EventBody::Receive {
+                location: LocationCode::new("RCV-1").unwrap_or_else(|_| unreachable!()),
+                stock: StockRef::plain(
+                    stockpost_common::domain::Sku::new("MUG").unwrap_or_else(|_| unreachable!()),
+                ),
+                qty: qty.parse::<Qty>().unwrap_or_else(|_| unreachable!()),
+                status: StockStatus::Available,
+                inbound: None,
+            },
+        }
+    }
+
+    fn stored(events: &[Event]) -> BTreeMap<u64, Event> {
+        events.iter().map(|e| (e.id.seq, e.clone())).collect()
+    }
+
+    #[test]
+    fn a_resend_of_the_same_events_is_no_reuse() {
+        let applied = [event(1, "2"), event(2, "2"), event(3, "2")];
+        assert_eq!(reused_range(&stored(&applied), &applied[1..]), None);
+    }
+
+    #[test]
+    fn different_events_under_applied_numbers_give_the_reused_range() {
+        let applied = [event(1, "2"), event(2, "2"), event(3, "2")];
+        let incoming = [event(2, "5"), event(3, "5"), event(4, "5")];
+        assert_eq!(reused_range(&stored(&applied), &incoming), Some((2, 3)));
+    }
+
+    #[test]
+    fn numbers_with_nothing_stored_are_not_judged() {
+        let applied = [event(1, "2")];
+        let incoming = [event(2, "5"), event(3, "5")];
+        assert_eq!(reused_range(&stored(&applied), &incoming), None);
+    }
 }

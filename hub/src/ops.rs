@@ -9,8 +9,8 @@ use crate::store::{encode, event_key, HubStoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use stockpost_common::domain::{
-    Date, Dec, DocRef, Event, EventBody, Item, LocationCode, LocationInfo, Lot, NodeId, OrderRef,
-    Qty, Sku, TaskId,
+    Date, Dec, DocRef, Event, EventBody, ExceptionCode, Item, LocationCode, LocationInfo, Lot,
+    NodeId, OrderRef, Qty, Sku, TaskId,
 };
 use stockpost_common::ledger::{Applied, Ledger};
 use stockpost_common::orders::{
@@ -256,6 +256,22 @@ fn qty(d: Dec) -> Option<Qty> {
             None
         }
     }
+}
+
+/// The message of a `sequence_reused` exception (its range is read back by [`reused_to`]).
+pub fn sequence_reused_message(node: &NodeId, from: u64, to: u64) -> String {
+    format!(
+        "node {node} sent different events under sequence numbers {from}..={to} that the hub had \
+         applied already: they were NOT applied. Its store was probably wiped and it started \
+         again from sequence 1 without a bootstrap; bootstrap it (hub.url with \
+         hub.bootstrap = \"required\") and re-enter those steps"
+    )
+}
+
+/// The last sequence named in a [`sequence_reused_message`].
+fn reused_to(message: &str) -> Option<u64> {
+    let rest = message.split_once("..=")?.1;
+    rest.split(' ').next()?.parse().ok()
 }
 
 /// The name of an exception code as in the API.
@@ -533,6 +549,59 @@ impl Ops {
         let json =
             serde_json::to_vec(entry).map_err(|e| ApiError::new(500, "internal", e.to_string()))?;
         batch.put("audit", id.to_be_bytes().to_vec(), json);
+        Ok(())
+    }
+
+    /// Raises `sequence_reused` for `node`, sequences `from..=to`: one open exception per node,
+    /// whose range widens when more reused numbers arrive (resends, later batches).
+    pub fn raise_sequence_reused(
+        &mut self,
+        batch: &mut WriteBatch,
+        node: &NodeId,
+        from: u64,
+        to: u64,
+        at_ms: i64,
+    ) -> Result<(), ApiError> {
+        let open = self.exceptions.iter().find_map(|(id, e)| {
+            (e.exception.is_open()
+                && e.exception.code == ExceptionCode::SequenceReused
+                && e.exception.node.as_ref() == Some(node))
+            .then_some(*id)
+        });
+        let (from, to, id) = match open.and_then(|id| self.exceptions.get(&id).map(|e| (id, e))) {
+            Some((id, stored)) => {
+                let was_from = stored.exception.source.as_ref().map_or(from, |s| s.seq);
+                let was_to = reused_to(&stored.exception.message).unwrap_or(to);
+                if from >= was_from && to <= was_to {
+                    return Ok(());
+                }
+                (from.min(was_from), to.max(was_to), Some(id))
+            }
+            None => (from, to, None),
+        };
+        let exception = Exception::new(
+            ExceptionCode::SequenceReused,
+            sequence_reused_message(node, from, to),
+            at_ms,
+        )
+        .from_event(&stockpost_common::domain::EventId {
+            node: node.clone(),
+            seq: from,
+        })
+        .at_node(node);
+        let Some(id) = id else {
+            return self.register_exception(batch, &exception).map(|_| ());
+        };
+        if let Some(stored) = self.exceptions.get_mut(&id) {
+            self.exception_ids.remove(&key_of(&stored.exception));
+            stored.exception = exception;
+            self.exception_ids.insert(key_of(&stored.exception), id);
+            batch.put(
+                "exceptions",
+                id.to_be_bytes().to_vec(),
+                encode("exceptions", stored)?,
+            );
+        }
         Ok(())
     }
 

@@ -23,6 +23,25 @@ pub fn agent_config(node: &str, dir: &Path, mqtt: &str) -> anyhow::Result<AgentC
     )?)
 }
 
+/// An agent configuration for tests whose `[hub]` section is `hub` (TOML lines, e.g.
+/// `url = "http://127.0.0.1:8080"`), with short bootstrap retries.
+pub fn agent_config_with_hub(
+    node: &str,
+    dir: &Path,
+    mqtt: &str,
+    hub: &str,
+) -> anyhow::Result<AgentConfig> {
+    let text = format!(
+        "node_id = \"{node}\"\ndata_dir = \"{}\"\n[hub]\n{hub}\nconnect_timeout_ms = 1000\nrequest_timeout_ms = 5000\nretry_min_ms = 50\nretry_max_ms = 300\n[mqtt]\naddress = \"{mqtt}\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[sync]\nack_timeout_ms = 3000\n",
+        dir.display()
+    );
+    Ok(AgentConfig::from_toml(
+        &text,
+        Path::new("test-agent.toml"),
+        &[],
+    )?)
+}
+
 /// A hub configuration for tests (HTTP on a free port).
 pub fn hub_config(dir: &Path, mqtt: &str) -> anyhow::Result<HubConfig> {
     let text = format!(

@@ -42,6 +42,12 @@ fn runtime_error(e: RuntimeError) -> Response {
             "busy",
             "Too many steps are waiting to be written; scan again",
         ),
+        RuntimeError::Writer(WriterError::NotBootstrapped) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "waiting_for_bootstrap",
+            "This node is waiting for the hub to bootstrap it (its store is new or was wiped); \
+             nothing was recorded; scan again once the hub is reachable",
+        ),
         RuntimeError::Writer(e) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_recorded",

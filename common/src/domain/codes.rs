@@ -96,6 +96,9 @@ pub enum ExceptionCode {
     PoisonMessage,
     /// No stock anywhere to allocate an order line.
     Backorder,
+    /// A node sent events under sequence numbers the hub had already applied with different
+    /// content (a wiped node that restarted without a bootstrap): they were not applied.
+    SequenceReused,
 }
 
 /// The lifecycle status of an order.
