@@ -51,6 +51,16 @@ impl Api {
         })
     }
 
+    /// For a hub at `base` (`http://host:port`), e.g. one running as its own process.
+    pub fn at(base: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            base: base.trim_end_matches('/').to_string(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?,
+        })
+    }
+
     /// The base URL.
     pub fn base(&self) -> &str {
         &self.base

@@ -65,7 +65,56 @@ pub struct BrokerOptions {
 pub struct Mosquitto {
     dir: PathBuf,
     port: u16,
+    tls_port: Option<u16>,
     child: Option<Child>,
+}
+
+/// The workspace's shipped broker files (`config/mosquitto.conf`, `config/mosquitto.acl`).
+pub fn shipped_config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../config")
+}
+
+/// The shipped `config/mosquitto.conf` rewritten for a test in `dir`: only paths (the
+/// `/etc/mosquitto/stockpost/` files and the persistence and log locations) and the two
+/// listener ports change, and `user root` is added (see below). Every other line is the
+/// shipped one.
+pub fn rewrite_shipped_conf(
+    conf: &str,
+    dir: &Path,
+    plain_port: u16,
+    tls_port: u16,
+) -> std::io::Result<String> {
+    let d = dir.display();
+    let mut out = String::new();
+    let mut listeners = 0;
+    for line in conf.lines() {
+        let line = line
+            .replace("/etc/mosquitto/stockpost/", &format!("{d}/"))
+            .replace("/var/lib/mosquitto/", &format!("{d}/"));
+        let rewritten = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["listener", "8883", ..] => {
+                listeners += 1;
+                format!("listener {tls_port} 127.0.0.1")
+            }
+            ["listener", "1883", rest @ ..] => {
+                listeners += 1;
+                format!("listener {plain_port} {}", rest.join(" "))
+            }
+            ["log_dest", "syslog"] => format!("log_dest file {d}/mosquitto.log"),
+            _ => line,
+        };
+        out.push_str(&rewritten);
+        out.push('\n');
+    }
+    // Started as root (CI), Mosquitto would switch to the `mosquitto` user, which cannot read
+    // the test's private temp dir. As any other user this line does nothing.
+    out.push_str("user root\n");
+    if listeners != 2 {
+        return Err(std::io::Error::other(
+            "config/mosquitto.conf no longer has the listeners 8883 (TLS) and 1883 (loopback)",
+        ));
+    }
+    Ok(out)
 }
 
 impl Mosquitto {
@@ -126,10 +175,68 @@ impl Mosquitto {
         let mut broker = Self {
             dir: dir.to_path_buf(),
             port,
+            tls_port: None,
             child: None,
         };
         broker.run()?;
         Ok(broker)
+    }
+
+    /// Starts Mosquitto from the shipped `config/mosquitto.conf` and `config/mosquitto.acl`
+    /// (rewritten only in paths and ports, see [`rewrite_shipped_conf`]) with the TLS files
+    /// `tls` (copied to where the conf expects them) and the `users` as its password file.
+    /// [`Mosquitto::addr`] is the plain loopback listener, [`Mosquitto::tls_addr`] the TLS one.
+    pub fn start_shipped(
+        dir: &Path,
+        tls: &TlsFiles,
+        users: &[(String, String)],
+    ) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let shipped = shipped_config_dir();
+        let conf = std::fs::read_to_string(shipped.join("mosquitto.conf"))?;
+        std::fs::copy(shipped.join("mosquitto.acl"), dir.join("acl"))?;
+        for (from, to) in [
+            (&tls.ca, "ca.pem"),
+            (&tls.cert, "server.pem"),
+            (&tls.key, "server.key"),
+        ] {
+            if from.as_path() != dir.join(to) {
+                std::fs::copy(from, dir.join(to))?;
+            }
+        }
+        let passwd = dir.join("passwd");
+        let mut f = std::fs::File::create(&passwd)?;
+        for (user, password) in users {
+            writeln!(f, "{user}:{password}")?;
+        }
+        drop(f);
+        let status = Command::new("mosquitto_passwd")
+            .arg("-U")
+            .arg(&passwd)
+            .status()?;
+        if !status.success() {
+            return Err(std::io::Error::other("mosquitto_passwd -U failed"));
+        }
+        let port = free_port()?;
+        let tls_port = free_port()?;
+        std::fs::write(
+            dir.join("mosquitto.conf"),
+            rewrite_shipped_conf(&conf, dir, port, tls_port)?,
+        )?;
+        let mut broker = Self {
+            dir: dir.to_path_buf(),
+            port,
+            tls_port: Some(tls_port),
+            child: None,
+        };
+        broker.run()?;
+        Ok(broker)
+    }
+
+    /// The TLS listener's address (brokers from [`Mosquitto::start_shipped`]).
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_port
+            .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
     }
 
     fn run(&mut self) -> std::io::Result<()> {
@@ -147,7 +254,11 @@ impl Mosquitto {
             .stderr(Stdio::null())
             .spawn()?;
         self.child = Some(child);
-        wait_for_port(self.addr(), Duration::from_secs(10))
+        wait_for_port(self.addr(), Duration::from_secs(10))?;
+        if let Some(tls) = self.tls_addr() {
+            wait_for_port(tls, Duration::from_secs(10))?;
+        }
+        Ok(())
     }
 
     /// The broker's address.

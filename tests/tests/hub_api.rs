@@ -111,6 +111,36 @@ async fn a_missing_or_unknown_token_gets_401_and_a_role_too_low_gets_403() {
         .await
         .unwrap();
     assert_eq!(s, 403);
+    // Approving an adjustment needs an approver: a viewer or an operator gets 403 before the
+    // adjustment is even looked up, with a JSON error that says why.
+    for token in [VIEWER, OPERATOR] {
+        let (s, body) = api
+            .call("POST", "/api/v1/adjustments/1/approve", Some(token), None)
+            .await
+            .unwrap();
+        assert_eq!(s, 403, "{body}");
+        assert_eq!(body["error"]["code"], "forbidden");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+    }
+    let (s, body) = api
+        .call(
+            "POST",
+            "/api/v1/adjustments/1/approve",
+            Some("wrong-token-0123456789"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 401, "{body}");
+    assert_eq!(body["error"]["code"], "unauthorized");
+    assert!(body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
     // The sha256 form of a token works, and an approver may do what an operator may.
     let (s, _) = api
         .call(
