@@ -5,6 +5,8 @@
 //! side, and the ops HTTP API.
 
 pub mod auth;
+#[cfg(feature = "embedded-broker")]
+pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod dashboard;

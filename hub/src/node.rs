@@ -35,6 +35,28 @@ pub enum StartError {
     /// A setting.
     #[error("config: {0}")]
     Config(String),
+    /// The embedded broker.
+    #[cfg(feature = "embedded-broker")]
+    #[error("mqtt.embedded_broker: {0}")]
+    Broker(#[from] crate::broker::BrokerError),
+}
+
+/// Starts the embedded broker on `mqtt.address` and waits until it accepts connections.
+#[cfg(feature = "embedded-broker")]
+async fn start_embedded_broker(config: &HubConfig) -> Result<(), StartError> {
+    let limits = crate::broker::BrokerLimits::for_packets(config.mqtt.max_packet_bytes);
+    crate::broker::start(&config.mqtt.address, &limits, Duration::from_secs(10)).await?;
+    Ok(())
+}
+
+/// This build has no embedded broker: say so and connect to whatever listens at mqtt.address.
+#[cfg(not(feature = "embedded-broker"))]
+async fn start_embedded_broker(config: &HubConfig) -> Result<(), StartError> {
+    tracing::warn!(
+        address = %config.mqtt.address,
+        "mqtt.embedded_broker is set but this build has no embedded broker (feature `embedded-broker`); connecting to a broker at mqtt.address instead"
+    );
+    Ok(())
 }
 
 /// A running hub.
@@ -98,10 +120,7 @@ impl HubNode {
         }
         mqtt::options(&config).map_err(StartError::Mqtt)?;
         if config.mqtt.embedded_broker {
-            tracing::warn!(
-                address = %config.mqtt.address,
-                "mqtt.embedded_broker is set but this build has no embedded broker; connecting to a broker at mqtt.address instead"
-            );
+            start_embedded_broker(&config).await?;
         }
         let settings = settings(&config)?;
         let (hook_tx, hook_rx) = mpsc::channel(1024);

@@ -74,6 +74,53 @@ pub async fn record_receipt(
     }
 }
 
+/// Records `steps` steps of `per_step` one-unit receipts of `sku` into `location`, up to 64 steps in
+/// flight at once (so the writer groups them into shared commits), and returns once all are durable.
+pub async fn record_receipts_in_bulk(
+    writer: &WriterHandle,
+    steps: u64,
+    per_step: usize,
+    location: &str,
+    sku: &str,
+) -> anyhow::Result<()> {
+    let location = LocationCode::new(location)?;
+    let stock = StockRef::plain(Sku::new(sku)?);
+    let one = Qty::from_str("1")?;
+    let mut pending = Vec::new();
+    for n in 0..steps {
+        let (location, stock, writer) = (location.clone(), stock.clone(), writer.clone());
+        pending.push(tokio::spawn(async move {
+            let step: StepFn = Box::new(move |_state, plan| {
+                for _ in 0..per_step {
+                    plan.events.push(PlannedEvent {
+                        body: EventBody::Receive {
+                            location: location.clone(),
+                            stock: stock.clone(),
+                            qty: one,
+                            status: StockStatus::Available,
+                            inbound: None,
+                        },
+                        operator: None,
+                        station: None,
+                        task: None,
+                    });
+                }
+                Ok(serde_json::Value::Null)
+            });
+            writer.step(0, step).await
+        }));
+        if pending.len() >= 64 || n + 1 == steps {
+            for p in pending.drain(..) {
+                match p.await?? {
+                    StepOutcome::Committed(_) => {}
+                    StepOutcome::Rejected(r) => anyhow::bail!("step rejected: {}", r.message),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Waits until `check` is true, polling every 20 ms, for at most `timeout`.
 pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;

@@ -6,6 +6,7 @@ pub mod fleet;
 pub mod hubapi;
 pub mod mosquitto;
 pub mod proxy;
+pub mod pty_scanner;
 pub mod shift;
 pub mod sim;
 pub mod station;

@@ -213,6 +213,37 @@ impl StationAgent {
         Ok(self.node.store.read_outbox(acked + 1, head)?)
     }
 
+    /// The non-zero balances of `sku` from `GET /stock`, one line each, sorted:
+    /// `place [lot=…] [serial=…] [exp=…] status on_hand`.
+    pub async fn stock_lines(&self, sku: &str) -> anyhow::Result<Vec<String>> {
+        let v = self.get(&format!("/api/v1/stock?sku={sku}")).await?;
+        let mut lines = Vec::new();
+        for b in v["balances"].as_array().into_iter().flatten() {
+            let on_hand =
+                Dec::from_str(b["on_hand"].as_str().unwrap_or("0")).map_err(|e| anyhow!("{e}"))?;
+            if on_hand == Dec::ZERO {
+                continue;
+            }
+            let mut line = b["location"]
+                .as_str()
+                .or_else(|| b["container"].as_str())
+                .unwrap_or("?")
+                .to_string();
+            for (key, name) in [("lot", "lot"), ("serial", "serial"), ("expiry", "exp")] {
+                if let Some(x) = b[key].as_str() {
+                    line.push_str(&format!(" {name}={x}"));
+                }
+            }
+            line.push_str(&format!(
+                " {} {on_hand}",
+                b["status"].as_str().unwrap_or("?")
+            ));
+            lines.push(line);
+        }
+        lines.sort();
+        Ok(lines)
+    }
+
     /// The on-hand quantity of `sku` at `location` (any status), from `GET /stock`.
     pub async fn on_hand(&self, sku: &str, location: &str) -> anyhow::Result<Dec> {
         let v = self
@@ -305,6 +336,29 @@ pub fn world() -> anyhow::Result<Vec<DownlinkItem>> {
         location("PACK-1", LocationKind::Pack, false)?,
         location("SHIP-1", LocationKind::Ship, false)?,
         location("RET-1", LocationKind::Returns, false)?,
+    ])
+}
+
+/// The lot- and expiry-controlled item's each GTIN.
+pub fn vaccine() -> String {
+    gtin14("0950110153200")
+}
+/// The serial-controlled item's each GTIN.
+pub fn handset() -> String {
+    gtin14("0950110153309")
+}
+
+/// Tracked items for the GS1 flows: VAX-LOT (lot-controlled and expiry-controlled, 0.100 kg)
+/// and SCN-SER (serial-controlled, 0.500 kg).
+pub fn tracked_items() -> anyhow::Result<Vec<DownlinkItem>> {
+    let mut vax = item("VAX-LOT", &[(vaccine(), PackLevel::Each, "1")], "0.100")?;
+    vax.tracking = Tracking::Lot;
+    vax.expiry_controlled = true;
+    let mut handset = item("SCN-SER", &[(handset(), PackLevel::Each, "1")], "0.500")?;
+    handset.tracking = Tracking::Serial;
+    Ok(vec![
+        DownlinkItem::ItemUpsert(vax),
+        DownlinkItem::ItemUpsert(handset),
     ])
 }
 

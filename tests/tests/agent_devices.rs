@@ -8,16 +8,15 @@ use std::str::FromStr;
 use std::time::Duration;
 use stockpost_agent::devices::printer::{PrinterDriver, PrinterOptions};
 use stockpost_agent::devices::scale::{ScaleDriver, ScaleOptions};
-use stockpost_agent::devices::scanner::{ScannerDriver, ScannerOptions};
 use stockpost_agent::devices::spool::Spool;
 use stockpost_agent::devices::{BackoffConfig, Connector};
 use stockpost_common::domain::{Dec, EventBody, LocationCode, OrderRef, Qty, Sku, TaskId};
 use stockpost_common::scale::ScaleProtocol;
 use stockpost_common::tasks::{TaskKind, TaskLine, TaskSpec};
 use stockpost_tests::fleet::record_receipt;
+use stockpost_tests::pty_scanner::PtyScanner;
 use stockpost_tests::sim::printer::PrinterSim;
 use stockpost_tests::sim::scale::{frames, ContinuousScaleSim};
-use stockpost_tests::sim::scanner::ScannerSim;
 use stockpost_tests::station::{mug, StationAgent, STATIONS};
 
 const BACKOFF: BackoffConfig = BackoffConfig {
@@ -65,16 +64,7 @@ async fn a_pack_station_packs_by_scanner_and_scale_prints_the_label_and_ships_by
 
     // Devices of pack-1.
     let stations = a.node.stations.clone();
-    let (scanner_plug, connector) = Connector::handoff(1);
-    let scanner = ScannerDriver::spawn(
-        ScannerOptions {
-            backoff: BACKOFF,
-            ..ScannerOptions::default()
-        },
-        connector,
-    );
-    a.devices.attach_scanner(&stations, "pack-1", scanner);
-    let mut scan_gun = ScannerSim::plug(&scanner_plug, b"\r").await.unwrap();
+    let mut scan_gun = PtyScanner::attach(&mut a, "pack-1").await.unwrap();
     let (scale_plug, connector) = Connector::handoff(1);
     let scale = ScaleDriver::spawn(
         ScaleOptions {
@@ -114,12 +104,11 @@ async fn a_pack_station_packs_by_scanner_and_scale_prints_the_label_and_ships_by
     a.devices
         .attach_printer(&stations, "pack-1", spool, printer);
 
+    // Written without waiting for each answer, as a quick operator scans; the scale's
+    // readings below also update the station.
     for s in ["U:op-2", "T:TOTE-1", &mug(), "Q:3", "T:CARTON-1"] {
-        scan_gun.scan(s.as_bytes()).await.unwrap();
+        scan_gun.send(s).await.unwrap();
     }
-    // The same label scanned again inside the scanner's double-fire window would be dropped:
-    // the ship scan below comes at least that long after this one, as it does on the floor.
-    let carton_scanned = tokio::time::Instant::now();
     // The scale's stable 1.400 kg is tried as soon as the station waits for a weight.
     let s = a
         .wait_station("pack-1", |s| s["last_error"]["code"] == "weight_mismatch")
@@ -144,8 +133,7 @@ async fn a_pack_station_packs_by_scanner_and_scale_prints_the_label_and_ships_by
     assert!(got, "label printed: {:?}", *printer_sim.printed().borrow());
 
     // Ship at the dock with the same scanner.
-    tokio::time::sleep_until(carton_scanned + Duration::from_millis(400)).await;
-    scan_gun.scan(b"T:CARTON-1").await.unwrap();
+    scan_gun.send("T:CARTON-1").await.unwrap();
     a.wait_station("pack-1", |s| s["task"].is_null())
         .await
         .unwrap();

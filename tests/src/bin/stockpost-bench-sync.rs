@@ -8,10 +8,9 @@
 use anyhow::Context;
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stockpost_agent::node::AgentNode;
-use stockpost_agent::writer::{lock as agent_lock, PlannedEvent, StepOutcome};
+use stockpost_agent::writer::lock as agent_lock;
 use stockpost_common::domain::{
     Event, EventBody, EventId, LocationCode, NodeId, Qty, Sku, StockRef, StockStatus,
 };
@@ -19,7 +18,7 @@ use stockpost_common::sync::{topics, Sender, SenderConfig};
 use stockpost_common::wire::{self, Limits, Message};
 use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
-use stockpost_tests::fleet::{agent_config, hub_config};
+use stockpost_tests::fleet::{agent_config, hub_config, record_receipts_in_bulk};
 use stockpost_tests::mosquitto::Mosquitto;
 
 fn receipt(node: &NodeId, seq: u64) -> anyhow::Result<Event> {
@@ -161,51 +160,15 @@ async fn catch_up(
     .await?;
     let per_step = 100;
     let recording = Instant::now();
-    let writer = Arc::new(agent.writer.clone());
-    let mut pending = Vec::new();
-    for _ in 0..events / per_step {
-        let w = Arc::clone(&writer);
-        pending.push(tokio::spawn(async move {
-            let step = Box::new(
-                move |_s: &mut stockpost_agent::writer::AgentState,
-                      plan: &mut stockpost_agent::writer::StepPlan| {
-                    for _ in 0..per_step {
-                        let body = EventBody::Receive {
-                            location: LocationCode::new("RCV-1").map_err(|e| reject(&e))?,
-                            stock: StockRef::plain(Sku::new("CATCH").map_err(|e| reject(&e))?),
-                            qty: Qty::from_str("1").map_err(|e| reject(&e))?,
-                            status: StockStatus::Available,
-                            inbound: None,
-                        };
-                        plan.events.push(PlannedEvent {
-                            body,
-                            operator: None,
-                            station: None,
-                            task: None,
-                        });
-                    }
-                    Ok(serde_json::Value::Null)
-                },
-            );
-            w.step(0, step).await
-        }));
-        if pending.len() >= 64 {
-            for p in pending.drain(..) {
-                anyhow::ensure!(
-                    matches!(p.await??, StepOutcome::Committed(_)),
-                    "step rejected"
-                );
-            }
-        }
-    }
-    for p in pending {
-        anyhow::ensure!(
-            matches!(p.await??, StepOutcome::Committed(_)),
-            "step rejected"
-        );
-    }
+    record_receipts_in_bulk(
+        &agent.writer,
+        events / per_step,
+        per_step as usize,
+        "RCV-1",
+        "CATCH",
+    )
+    .await?;
     let recorded = recording.elapsed();
-    drop(writer);
     agent.stop().await;
     // Back online: same store, pointed at the broker with a hub behind it.
     let hub = HubNode::start(hub_config(
@@ -240,14 +203,6 @@ async fn catch_up(
     agent.stop().await;
     hub.stop().await;
     Ok((recorded, elapsed))
-}
-
-fn reject(e: &dyn std::fmt::Display) -> stockpost_agent::writer::StepRejected {
-    stockpost_agent::writer::StepRejected {
-        code: "bench".into(),
-        message: e.to_string(),
-        response: serde_json::Value::Null,
-    }
 }
 
 async fn raw_mosquitto(messages: u64, broker: &Mosquitto) -> anyhow::Result<Duration> {
