@@ -23,7 +23,7 @@ pub enum BrokerChoice {
 }
 
 /// The demo's broker: the one place to switch.
-pub const BROKER: BrokerChoice = BrokerChoice::Mosquitto;
+pub const BROKER: BrokerChoice = BrokerChoice::Embedded;
 
 /// The port the dashboard gets when it is free.
 pub const PREFERRED_HTTP_PORT: u16 = 8080;
