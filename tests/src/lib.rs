@@ -2,6 +2,7 @@
 //! network silently, an in-process fleet of agents and a hub.
 
 pub mod certs;
+pub mod demo;
 pub mod fleet;
 pub mod hubapi;
 pub mod mosquitto;

@@ -1,0 +1,119 @@
+//! `stockpost-demo`: a hub, a broker and three agent nodes in one process run a whole shift
+//! (see `stockpost_tests::demo`). Keeps the dashboard up until Ctrl-C; with `--exit` it ends
+//! when the shift is done, with status 0 only if the hub's final state is as expected.
+//!
+//! Usage: `stockpost-demo [--exit] [--port N]` (`--port 0`: any free port; default 8080 when
+//! free).
+
+use anyhow::{bail, Context};
+use stockpost_tests::demo::report::{summary, Progress};
+use stockpost_tests::demo::setup::{http_port, World, BROKER};
+use stockpost_tests::demo::{check, script};
+
+struct Args {
+    exit: bool,
+    port: Option<u16>,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        exit: false,
+        port: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--exit" => args.exit = true,
+            "--port" => {
+                let p = it.next().context("--port needs a number")?;
+                args.port = Some(p.parse().with_context(|| format!("--port {p}"))?);
+            }
+            "-h" | "--help" => {
+                println!("usage: stockpost-demo [--exit] [--port N]\n  --exit    end when the shift is done; exit 0 only if the hub's final state is as expected\n  --port N  the hub's HTTP port (0: any free port; default 8080 when free)");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?} (try --help)"),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> std::process::ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()))
+        .try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("stockpost-demo: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
+        Err(e) => {
+            eprintln!("stockpost-demo: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+/// Runs the demo; `Ok(false)` when `--exit` found the final state wrong.
+async fn run() -> anyhow::Result<bool> {
+    let args = parse_args()?;
+    let tmp = tempfile::Builder::new()
+        .prefix("stockpost-demo-")
+        .tempdir()
+        .context("creating the demo directory")?;
+    let port = http_port(args.port)?;
+    println!("stockpost-demo: stores under {}", tmp.path().display());
+    println!("stockpost-demo: broker {BROKER:?}");
+    let world = World::start(tmp.path(), port).await?;
+    println!("Dashboard:   http://{}/", world.hub.http_addr);
+    println!("Admin token: {}", world.token);
+    println!();
+
+    let mut progress = Progress::new(script::STEPS);
+    let shift = script::run(&world, &mut progress).await;
+    let shift_ok = match &shift {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("the shift stopped at step {}: {e:#}", progress.done());
+            false
+        }
+    };
+    if let Err(e) = summary(&world.api, &world.token).await {
+        eprintln!("no summary: {e:#}");
+    }
+
+    if args.exit {
+        let mismatches = check::final_state(&world).await?;
+        world.stop().await;
+        println!();
+        if mismatches.is_empty() && shift_ok {
+            println!("Final state as expected.");
+            return Ok(true);
+        }
+        for m in &mismatches {
+            println!("MISMATCH: {m}");
+        }
+        return Ok(false);
+    }
+
+    let dir = tmp.keep();
+    println!();
+    println!(
+        "Dashboard:   http://{}/  (admin token {})",
+        world.hub.http_addr, world.token
+    );
+    println!("Stores kept under {}. Press Ctrl-C to stop.", dir.display());
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    world.stop().await;
+    Ok(shift_ok)
+}
