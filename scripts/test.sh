@@ -29,6 +29,10 @@ else
   (cd tests/browser && npm ci --no-audit --no-fund --silent)
 fi
 
+# The kill -9 tests spawn the real binaries and build them with exactly these commands; building them
+# here first keeps that build out of the tests' time limits (their own cargo build is then a no-op).
+cargo build --locked -p stockpost-agent --bin stockpost-agent
+cargo build --locked -p stockpost-hub --bin stockpost-hub
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --profile ci "$@"
   cargo test --workspace --locked --doc
