@@ -13,7 +13,7 @@
 
 use std::str::FromStr;
 use stockpost_common::domain::{
-    ContainerId, DocRef, EventBody, LocationCode, Lot, OrderRef, Place, Qty, Sku, StockRef, TaskId,
+    DocRef, EventBody, LocationCode, Lot, OrderRef, Place, Qty, Sku, StockRef, TaskId,
 };
 use stockpost_common::tasks::{TaskKind, TaskLine, TaskSpec};
 use stockpost_tests::fleet::record_receipt;
@@ -502,14 +502,7 @@ async fn shipping_by_pty_scanner_ships_the_carton_whose_gs1_128_sscc_label_is_sc
     ] {
         a.ok("hh-1", s).await.unwrap();
     }
-    let mut pack = spec(
-        "PACK-1",
-        TaskKind::Pack,
-        vec![line("MUG-BLUE", "3", None, None)],
-    );
-    pack.order = Some(OrderRef::new("SO-1").unwrap());
-    pack.container = Some(ContainerId::new("TOTE-1").unwrap());
-    a.task(pack).await.unwrap();
+    // Finishing the pick created the pack task for TOTE-1 (PK-1-PACK).
     for s in ["U:op-2", "T:TOTE-1", &mug(), "Q:3", &format!("T:{sscc}")] {
         a.ok("pack-1", s).await.unwrap();
     }
