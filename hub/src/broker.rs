@@ -191,12 +191,7 @@ pub async fn start(
     }
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let connect = tokio::time::timeout(
-            Duration::from_millis(500),
-            tokio::net::TcpStream::connect(addr),
-        )
-        .await;
-        if let Ok(Ok(_)) = connect {
+        if let Ok(Ok(())) = tokio::time::timeout(Duration::from_millis(500), probe(addr)).await {
             tracing::info!(%addr, "embedded broker accepting connections");
             return Ok(EmbeddedBroker { addr });
         }
@@ -228,9 +223,52 @@ pub async fn start(
     }
 }
 
+/// The MQTT 3.1.1 CONNECT packet of the readiness probe: clean session, keep-alive 10 s,
+/// client id `stockpost-broker-probe`, no credentials.
+pub const PROBE_CONNECT: &[u8] = &[
+    0x10, 34, // CONNECT, remaining length
+    0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, // protocol name and level 4 (3.1.1)
+    0x02, 0x00, 0x0A, // flags: clean session; keep-alive 10 s
+    0x00, 22, b's', b't', b'o', b'c', b'k', b'p', b'o', b's', b't', b'-', b'b', b'r', b'o', b'k',
+    b'e', b'r', b'-', b'p', b'r', b'o', b'b', b'e',
+];
+
+/// A CONNACK that accepted the connection.
+const CONNACK_ACCEPTED: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
+
+/// MQTT DISCONNECT.
+const DISCONNECT: [u8; 2] = [0xE0, 0x00];
+
+/// Connects to the broker as an MQTT client and disconnects cleanly: ready means it answers
+/// CONNECT with an accepting CONNACK. (A bare TCP connect that closes would make rumqttd log
+/// an error for a connection that never sent CONNECT.)
+async fn probe(addr: SocketAddr) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.write_all(PROBE_CONNECT).await?;
+    let mut connack = [0u8; 4];
+    stream.read_exact(&mut connack).await?;
+    if connack != CONNACK_ACCEPTED {
+        return Err(std::io::Error::other(format!(
+            "the broker answered CONNECT with {connack:02x?}"
+        )));
+    }
+    stream.write_all(&DISCONNECT).await?;
+    stream.shutdown().await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_probe_connect_packet_is_a_well_formed_mqtt_3_1_1_connect() {
+        // Remaining length = everything after the two fixed-header bytes.
+        assert_eq!(usize::from(PROBE_CONNECT[1]), PROBE_CONNECT.len() - 2);
+        let client_id = &PROBE_CONNECT[14..];
+        assert_eq!(usize::from(PROBE_CONNECT[13]), client_id.len());
+        assert_eq!(client_id, b"stockpost-broker-probe");
+    }
 
     #[test]
     fn the_largest_payload_the_broker_accepts_holds_the_largest_envelope() {

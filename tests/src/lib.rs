@@ -11,3 +11,4 @@ pub mod pty_scanner;
 pub mod shift;
 pub mod sim;
 pub mod station;
+pub mod station_devices;

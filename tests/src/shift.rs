@@ -156,13 +156,19 @@ pub async fn pick(
     a.ok(station, &format!("T:{tote}")).await
 }
 
-/// `POST /api/v1/stations/{station}/weight` with a reading; returns the answer JSON.
+/// `POST /api/v1/stations/{station}/weight` with a reading; returns the answer JSON. With a
+/// scale plugged into the station, a stable reading is a carton put on that scale instead.
 pub async fn weigh(
     a: &StationAgent,
     station: &str,
     kg: &str,
     stable: bool,
 ) -> anyhow::Result<Value> {
+    if stable {
+        if let Some(answer) = a.weigh_on_scale(station, kg).await? {
+            return Ok(answer);
+        }
+    }
     let body = serde_json::json!({"kg": kg, "stable": stable}).to_string();
     let (status, v) = http(
         a.addr,

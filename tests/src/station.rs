@@ -43,6 +43,9 @@ pub struct StationAgent {
     pub addr: SocketAddr,
     /// Devices attached to its stations (tests attach simulators here).
     pub devices: stockpost_agent::stations::devices::Devices,
+    /// Simulated devices that [`StationAgent::ok`], [`StationAgent::scan`] and
+    /// `shift::weigh` go through when plugged in (`crate::station_devices`).
+    pub routes: tokio::sync::Mutex<crate::station_devices::DeviceRoutes>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -91,6 +94,7 @@ impl StationAgent {
             node,
             addr,
             devices: stockpost_agent::stations::devices::Devices::default(),
+            routes: tokio::sync::Mutex::default(),
             stop: Some(stop),
             server: Some(server),
         })
@@ -120,6 +124,7 @@ impl StationAgent {
 
     /// Stops the HTTP server and the node.
     pub async fn stop(mut self) {
+        std::mem::take(self.routes.get_mut()).unplug_all();
         drop(std::mem::take(&mut self.devices));
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
@@ -157,7 +162,16 @@ impl StationAgent {
     }
 
     /// `POST /api/v1/stations/{station}/scan`; returns the answer JSON (status must be 200).
+    /// With a scanner plugged into the station the scan goes through it instead, and the
+    /// answer is built from the station update it caused.
     pub async fn scan(&self, station: &str, data: &str) -> anyhow::Result<Value> {
+        if let Some(scanner) = self.routes.lock().await.scanner(station) {
+            let state = scanner.scan(data).await?;
+            let error = state.get("last_error").cloned().unwrap_or(Value::Null);
+            return Ok(
+                serde_json::json!({"accepted": error.is_null(), "error": error, "station": state}),
+            );
+        }
         let body = serde_json::json!({ "data": data }).to_string();
         let (status, v) = http(
             self.addr,

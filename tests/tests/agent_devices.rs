@@ -37,7 +37,8 @@ fn line(sku: &str, qty: &str, from: Option<&str>) -> TaskLine {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pack_station_packs_by_scanner_and_scale_prints_the_label_and_ships_by_scanner() {
+async fn a_pack_station_packs_by_scanner_and_scale_ignores_the_empty_platform_prints_the_label_and_ships_by_scanner(
+) {
     let dir = tempfile::tempdir().unwrap();
     let mut a = StationAgent::start(dir.path(), STATIONS).await.unwrap();
     a.seed_world().await.unwrap();
@@ -75,12 +76,13 @@ async fn a_pack_station_packs_by_scanner_and_scale_prints_the_label_and_ships_by
         },
         connector,
     );
+    let mut readings = scale.reading.clone();
     a.devices.attach_scale(&stations, "pack-1", scale);
-    // 3 × 0.350 + 0.200 carton = 1.250 kg ± 5 %: 1.400 is a mismatch.
+    // The platform is empty while the packer scans: a continuous scale keeps sending 0.000 kg.
     let scale_sim = ContinuousScaleSim::plug(
         &scale_plug,
         &[],
-        frames::generic("ST,GS,+0001.400kg"),
+        frames::generic("ST,GS,+0000.000kg"),
         Duration::from_millis(20),
     )
     .await
@@ -109,7 +111,26 @@ async fn a_pack_station_packs_by_scanner_and_scale_prints_the_label_and_ships_by
     for s in ["U:op-2", "T:TOTE-1", &mug(), "Q:3", "T:CARTON-1"] {
         scan_gun.send(s).await.unwrap();
     }
-    // The scale's stable 1.400 kg is tried as soon as the station waits for a weight.
+    a.wait_station("pack-1", |s| s["expect"]["scan"] == "weight")
+        .await
+        .unwrap();
+    // Two more stable empty-platform readings reach the station while it waits for a weight:
+    // neither is tried as the carton's weight.
+    for _ in 0..2 {
+        readings
+            .wait_for(|r| r.as_ref().is_some_and(|r| r.stable))
+            .await
+            .unwrap();
+        readings.mark_unchanged();
+        readings.changed().await.unwrap();
+    }
+    let s = a
+        .wait_station("pack-1", |s| s["expect"]["scan"] == "weight")
+        .await
+        .unwrap();
+    assert!(s["last_error"].is_null(), "an empty scale was weighed: {s}");
+    // 3 × 0.350 + 0.200 carton = 1.250 kg ± 5 %: the carton on the scale at 1.400 is a mismatch.
+    scale_sim.set_frame(frames::generic("ST,GS,+0001.400kg"));
     let s = a
         .wait_station("pack-1", |s| s["last_error"]["code"] == "weight_mismatch")
         .await

@@ -153,6 +153,16 @@ impl Devices {
                 if !s.stable || !s.reading.is_usable() {
                     continue;
                 }
+                // An empty platform (zero, or below zero after a tare) is no carton: a
+                // continuous scale keeps reporting it while the packer scans, and the carton
+                // put back after lifting it is a new weighing.
+                if s.reading
+                    .value_kg()
+                    .is_ok_and(|kg| kg <= rust_decimal::Decimal::ZERO)
+                {
+                    last_tried = None;
+                    continue;
+                }
                 if !runtime.expects(&station, ExpectScan::Weight) {
                     last_tried = None;
                     continue;

@@ -6,7 +6,7 @@
 //! free).
 
 use anyhow::{bail, Context};
-use stockpost_tests::demo::report::{summary, Progress};
+use stockpost_tests::demo::report::{labels, summary, Progress};
 use stockpost_tests::demo::setup::{http_port, World, BROKER};
 use stockpost_tests::demo::{check, script};
 
@@ -40,7 +40,12 @@ fn parse_args() -> anyhow::Result<Args> {
 
 fn main() -> std::process::ExitCode {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()))
+        // rumqttd logs every client disconnect, clean ones included, as an ERROR
+        // ("router-drop"): not a fault, and confusing in a demo (docs/operations.md).
+        .with_env_filter(
+            std::env::var("RUST_LOG")
+                .unwrap_or_else(|_| "error,rumqttd::server::broker=off".into()),
+        )
         .try_init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -89,6 +94,7 @@ async fn run() -> anyhow::Result<bool> {
     if let Err(e) = summary(&world.api, &world.token).await {
         eprintln!("no summary: {e:#}");
     }
+    labels(&world);
 
     if args.exit {
         let mismatches = check::final_state(&world).await?;

@@ -106,6 +106,13 @@ pub const EXPECTED_ORDERS: [(&str, &str); 3] = [
 /// Exceptions as (code, node), sorted.
 pub const EXPECTED_EXCEPTIONS: [(&str, &str); 2] = [("count_variance", EAST), ("short_pick", EAST)];
 
+/// The cartons whose labels each node's pack-station printer prints.
+pub const EXPECTED_LABELS: [(&str, &[&str]); 3] = [
+    (EAST, &["CARTON-E1"]),
+    (WEST, &["CARTON-W1", "CARTON-W2", "CARTON-W3"]),
+    (NORTH, &["CARTON-N1"]),
+];
+
 /// Compares the hub's state with what is expected; returns one line per mismatch (empty: all
 /// as expected).
 pub async fn final_state(w: &World) -> anyhow::Result<Vec<String>> {
@@ -149,6 +156,26 @@ pub async fn final_state(w: &World) -> anyhow::Result<Vec<String>> {
         .collect();
     if codes != want {
         bad.push(format!("exceptions: expected {want:?}, got {codes:?}"));
+    }
+
+    for (node, cartons) in EXPECTED_LABELS {
+        let printed = w.printed(node);
+        for carton in cartons {
+            if !printed.iter().any(|job| job.contains(carton)) {
+                bad.push(format!("{node}: no label printed for {carton}"));
+            }
+        }
+        let foreign: Vec<&str> = EXPECTED_LABELS
+            .iter()
+            .filter(|(other, _)| *other != node)
+            .flat_map(|(_, c)| c.iter().copied())
+            .filter(|c| printed.iter().any(|job| job.contains(c)))
+            .collect();
+        if !foreign.is_empty() {
+            bad.push(format!(
+                "{node}: printed labels of other nodes' cartons {foreign:?}"
+            ));
+        }
     }
 
     let nodes = api.ok("GET", "/api/v1/nodes", token, None).await?;

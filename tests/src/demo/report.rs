@@ -94,3 +94,16 @@ pub fn compact(v: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// Prints how many labels each node's pack-station printer printed.
+pub fn labels(w: &super::setup::World) {
+    let counts: Vec<String> = w
+        .printers
+        .iter()
+        .map(|(node, _)| format!("{node} {}", w.printed(node).len()))
+        .collect();
+    println!(
+        "Labels printed (ZPL printer simulators): {}",
+        counts.join(", ")
+    );
+}

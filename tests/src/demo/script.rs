@@ -1,5 +1,6 @@
-//! The shift. Every operator step is a scan (or a weighing) through a node's station API —
-//! the path a device scan takes inside the agent; the hub is driven only through its HTTP API.
+//! The shift. Every operator step is a barcode scan written into a station's pty scanner or a
+//! carton put on its pty scale, read by the agent's own drivers; labels come out of each pack
+//! station's TCP printer simulator. The hub is driven only through its HTTP API.
 //!
 //! Stock: DC-EAST receives 6 mugs, DC-WEST 4 mugs and 10 pens, DC-NORTH 10 notebooks.
 //! SO-1001 (8 mugs) is split: DC-EAST 6 + DC-WEST 2; DC-EAST finds only 5 (short pick), the
@@ -94,7 +95,7 @@ async fn receive_and_put_away(
     take(a, "hh-1", t["id"].as_str().unwrap_or_default()).await?;
     receive(a, "hh-1", lines).await?;
     for (sku, to) in put_away_all(a, "hh-1").await? {
-        p.note(&format!("put away {sku} to {to}"));
+        p.note(&format!("{node}: put away {sku} to {to}"));
     }
     Ok(())
 }
@@ -165,6 +166,21 @@ async fn hub_applied(w: &World, node: &str) -> anyhow::Result<u64> {
         .find(|n| n["node"] == node)
         .and_then(|n| n["applied_seq"].as_u64())
         .unwrap_or(0))
+}
+
+/// Waits until `node`'s label printer has printed the label of `carton`; notes it.
+async fn label_printed(p: &Progress, w: &World, node: &str, carton: &str) -> anyhow::Result<()> {
+    let job = poll(
+        WAIT,
+        &format!("the label of {carton} at {node}"),
+        || async { Ok(w.printed(node).into_iter().find(|j| j.contains(carton))) },
+    )
+    .await?;
+    p.note(&format!(
+        "printer at {node} pack-1: label for {carton} printed ({} bytes of ZPL)",
+        job.len()
+    ));
+    Ok(())
 }
 
 /// Runs the whole shift, printing progress.
@@ -344,6 +360,7 @@ pub async fn run(w: &World, p: &mut Progress) -> anyhow::Result<()> {
     )
     .await?;
     ensure!(v["accepted"] == true, "DC-NORTH's carton was refused: {v}");
+    label_printed(p, w, NORTH, "CARTON-N1").await?;
     ship(&w.north, "pack-1", "CARTON-N1").await?;
     let st = w.north.get("/api/v1/status").await?;
     p.note(&format!(
@@ -373,12 +390,13 @@ pub async fn run(w: &World, p: &mut Progress) -> anyhow::Result<()> {
         "2.300 kg was not refused: {v}"
     );
     p.note(&format!(
-        "scale: 2.300 kg refused ({})",
+        "scale at DC-EAST pack-1: 2.300 kg refused ({})",
         compact(&v["error"]["code"])
     ));
     let v = weigh(&w.east, "pack-1", "1.960", true).await?;
     ensure!(v["accepted"] == true, "1.960 kg was refused: {v}");
-    p.note("scale: 1.960 kg accepted, label for CARTON-E1");
+    p.note("scale at DC-EAST pack-1: 1.960 kg accepted");
+    label_printed(p, w, EAST, "CARTON-E1").await?;
     ship(&w.east, "pack-1", "CARTON-E1").await?;
 
     p.step("DC-WEST packs and ships TOTE-W1 and TOTE-W2 (SO-1001)");
@@ -397,6 +415,7 @@ pub async fn run(w: &World, p: &mut Progress) -> anyhow::Result<()> {
         )
         .await?;
         ensure!(v["accepted"] == true, "{carton} refused: {v}");
+        label_printed(p, w, WEST, carton).await?;
         ship(&w.west, "pack-1", carton).await?;
     }
 
@@ -428,6 +447,7 @@ pub async fn run(w: &World, p: &mut Progress) -> anyhow::Result<()> {
     )
     .await?;
     ensure!(v["accepted"] == true, "CARTON-W3 refused: {v}");
+    label_printed(p, w, WEST, "CARTON-W3").await?;
     ship(&w.west, "pack-1", "CARTON-W3").await?;
 
     p.step("hub: RMA-1 returns 1 mug of SO-1001 to DC-EAST; received and restocked");

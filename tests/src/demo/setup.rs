@@ -1,11 +1,14 @@
 //! The demo's world: a fresh directory, the broker, the hub with its API and dashboard, and
-//! three agent nodes with stations. DC-NORTH reaches the broker through a [`Proxy`] so the
-//! shift can take it offline and bring it back.
+//! three agent nodes with stations. Every node's handheld `hh-1` has a barcode scanner and its
+//! pack station `pack-1` a scanner, a continuous scale (both on the far end of real ptys,
+//! read by the agent's own drivers) and a TCP ZPL label printer simulator. DC-NORTH reaches
+//! the broker through a [`Proxy`] so the shift can take it offline and bring it back.
 
 use super::{EAST, NORTH, WEST};
 use crate::hubapi::Api;
 use crate::mosquitto::{free_port, Mosquitto};
 use crate::proxy::Proxy;
+use crate::sim::printer::PrinterSim;
 use crate::station::{StationAgent, STATIONS};
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -47,6 +50,8 @@ pub struct World {
     pub north: StationAgent,
     /// The network between DC-NORTH and the broker.
     pub north_link: Proxy,
+    /// Each node's label printer (at `pack-1`), in [`super::NODES`] order.
+    pub printers: Vec<(&'static str, PrinterSim)>,
     broker: Option<Mosquitto>,
 }
 
@@ -98,16 +103,22 @@ impl World {
             .await
             .context("starting the hub")?;
         let api = Api::new(&hub)?;
-        let east = StationAgent::start_node(&dir.join("east"), EAST, &mqtt_text, STATIONS).await?;
-        let west = StationAgent::start_node(&dir.join("west"), WEST, &mqtt_text, STATIONS).await?;
+        let mut east =
+            StationAgent::start_node(&dir.join("east"), EAST, &mqtt_text, STATIONS).await?;
+        let mut west =
+            StationAgent::start_node(&dir.join("west"), WEST, &mqtt_text, STATIONS).await?;
         let north_link = Proxy::start(mqtt).await?;
-        let north = StationAgent::start_node(
+        let mut north = StationAgent::start_node(
             &dir.join("north"),
             NORTH,
             &north_link.addr().to_string(),
             STATIONS,
         )
         .await?;
+        let mut printers = Vec::new();
+        for (node, agent) in [(EAST, &mut east), (WEST, &mut west), (NORTH, &mut north)] {
+            printers.push((node, plug_devices(agent).await?));
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             hub,
@@ -117,8 +128,18 @@ impl World {
             west,
             north,
             north_link,
+            printers,
             broker,
         })
+    }
+
+    /// What `node`'s label printer has printed so far (ZPL jobs).
+    pub fn printed(&self, node: &str) -> Vec<String> {
+        self.printers
+            .iter()
+            .find(|(n, _)| *n == node)
+            .map(|(_, p)| p.printed().borrow().clone())
+            .unwrap_or_default()
     }
 
     /// The agent of `node`.
@@ -139,4 +160,13 @@ impl World {
         drop(self.north_link);
         drop(self.broker);
     }
+}
+
+/// Plugs a scanner into the handheld, and a scanner, a scale and a label printer into the pack
+/// station of `agent`. Returns the printer.
+async fn plug_devices(agent: &mut StationAgent) -> anyhow::Result<PrinterSim> {
+    agent.plug_scanner("hh-1").await?;
+    agent.plug_scanner("pack-1").await?;
+    agent.plug_scale("pack-1").await?;
+    agent.plug_printer("pack-1").await
 }
