@@ -17,11 +17,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use stockpost_agent::devices::printer::{PrinterDriver, PrinterOptions};
-use stockpost_agent::devices::scale::{ScaleDriver, ScaleOptions};
+use stockpost_agent::devices::scale::{ScaleDriver, ScaleOptions, ScaleSnapshot};
 use stockpost_agent::devices::spool::Spool;
 use stockpost_agent::devices::{BackoffConfig, Connector};
 use stockpost_common::scale::ScaleProtocol;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// How long a weighing may take to come back as a station update.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -84,7 +84,11 @@ impl StationAgent {
 
     /// Plugs a continuous scale (generic protocol, a frame every 20 ms) into `station`, showing
     /// an empty platform; [`crate::shift::weigh`] at that station then puts the carton on it.
-    pub async fn plug_scale(&mut self, station: &str) -> anyhow::Result<()> {
+    /// Returns the driver's readings as the station sees them.
+    pub async fn plug_scale(
+        &mut self,
+        station: &str,
+    ) -> anyhow::Result<watch::Receiver<Option<ScaleSnapshot>>> {
         let (plug, connector) = Connector::handoff(1);
         let driver = ScaleDriver::spawn(
             ScaleOptions {
@@ -95,6 +99,7 @@ impl StationAgent {
             },
             connector,
         );
+        let readings = driver.reading.clone();
         let stations = Arc::clone(&self.node.stations);
         self.devices.attach_scale(&stations, station, driver);
         let sim =
@@ -105,7 +110,7 @@ impl StationAgent {
             .get_mut()
             .scales
             .insert(station.to_string(), sim);
-        Ok(())
+        Ok(readings)
     }
 
     /// Starts a TCP ZPL printer simulator and makes it `station`'s label printer (labels go

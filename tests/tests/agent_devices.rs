@@ -1,28 +1,16 @@
 //! A pack station driven by its devices: a pty scanner simulator, a pty scale simulator
 //! (generic continuous indicator) and the TCP ZPL printer simulator, wired to the station
-//! runtime exactly as `[[stations]]` devices are.
+//! runtime exactly as `[[stations]]` devices are (`stockpost_tests::station_devices`).
 
 #![allow(clippy::unwrap_used)]
 
 use std::str::FromStr;
 use std::time::Duration;
-use stockpost_agent::devices::printer::{PrinterDriver, PrinterOptions};
-use stockpost_agent::devices::scale::{ScaleDriver, ScaleOptions};
-use stockpost_agent::devices::spool::Spool;
-use stockpost_agent::devices::{BackoffConfig, Connector};
 use stockpost_common::domain::{Dec, EventBody, LocationCode, OrderRef, Qty, Sku, TaskId};
-use stockpost_common::scale::ScaleProtocol;
 use stockpost_common::tasks::{TaskKind, TaskLine, TaskSpec};
 use stockpost_tests::fleet::record_receipt;
-use stockpost_tests::pty_scanner::PtyScanner;
-use stockpost_tests::sim::printer::PrinterSim;
-use stockpost_tests::sim::scale::{frames, ContinuousScaleSim};
+use stockpost_tests::shift::weigh;
 use stockpost_tests::station::{mug, StationAgent, STATIONS};
-
-const BACKOFF: BackoffConfig = BackoffConfig {
-    initial_ms: 10,
-    max_ms: 100,
-};
 
 fn line(sku: &str, qty: &str, from: Option<&str>) -> TaskLine {
     TaskLine {
@@ -63,53 +51,19 @@ async fn a_pack_station_packs_by_scanner_and_scale_ignores_the_empty_platform_pr
     }
     // Finishing the pick created the pack task for TOTE-1.
 
-    // Devices of pack-1.
-    let stations = a.node.stations.clone();
-    let mut scan_gun = PtyScanner::attach(&mut a, "pack-1").await.unwrap();
-    let (scale_plug, connector) = Connector::handoff(1);
-    let scale = ScaleDriver::spawn(
-        ScaleOptions {
-            poll_interval: Duration::from_millis(10),
-            response_timeout: Duration::from_millis(300),
-            backoff: BACKOFF,
-            ..ScaleOptions::new(ScaleProtocol::Generic)
-        },
-        connector,
-    );
-    let mut readings = scale.reading.clone();
-    a.devices.attach_scale(&stations, "pack-1", scale);
-    // The platform is empty while the packer scans: a continuous scale keeps sending 0.000 kg.
-    let scale_sim = ContinuousScaleSim::plug(
-        &scale_plug,
-        &[],
-        frames::generic("ST,GS,+0000.000kg"),
-        Duration::from_millis(20),
-    )
-    .await
-    .unwrap();
-    let printer_sim = PrinterSim::start().await.unwrap();
-    let spool = Spool::open(a.node.store.raw().clone()).unwrap();
-    let printer = PrinterDriver::spawn(
-        PrinterOptions {
-            status_timeout: Duration::from_millis(200),
-            status_poll: Duration::from_millis(20),
-            idle_poll: Duration::from_millis(200),
-            write_timeout: Duration::from_secs(2),
-            backoff: BACKOFF,
-        },
-        Connector::TcpConnect {
-            addr: printer_sim.addr(),
-            timeout: Duration::from_secs(1),
-        },
-        spool.clone(),
-    );
-    a.devices
-        .attach_printer(&stations, "pack-1", spool, printer);
+    // Devices of pack-1: the packer's scans go through its pty scanner, the carton onto its
+    // pty scale (an empty platform until then), the label to the TCP printer simulator.
+    a.plug_scanner("pack-1").await.unwrap();
+    let mut readings = a.plug_scale("pack-1").await.unwrap();
+    let printer_sim = a.plug_printer("pack-1").await.unwrap();
 
-    // Written without waiting for each answer, as a quick operator scans; the scale's
-    // readings below also update the station.
-    for s in ["U:op-2", "T:TOTE-1", &mug(), "Q:3", "T:CARTON-1"] {
-        scan_gun.send(s).await.unwrap();
+    // Written without waiting for each answer, as a quick operator scans.
+    {
+        let mut routes = a.routes.lock().await;
+        let scan_gun = routes.scanner("pack-1").unwrap();
+        for s in ["U:op-2", "T:TOTE-1", &mug(), "Q:3", "T:CARTON-1"] {
+            scan_gun.send(s).await.unwrap();
+        }
     }
     a.wait_station("pack-1", |s| s["expect"]["scan"] == "weight")
         .await
@@ -124,24 +78,19 @@ async fn a_pack_station_packs_by_scanner_and_scale_ignores_the_empty_platform_pr
         readings.mark_unchanged();
         readings.changed().await.unwrap();
     }
-    let s = a
-        .wait_station("pack-1", |s| s["expect"]["scan"] == "weight")
-        .await
-        .unwrap();
-    assert!(s["last_error"].is_null(), "an empty scale was weighed: {s}");
-    // 3 × 0.350 + 0.200 carton = 1.250 kg ± 5 %: the carton on the scale at 1.400 is a mismatch.
-    scale_sim.set_frame(frames::generic("ST,GS,+0001.400kg"));
-    let s = a
-        .wait_station("pack-1", |s| s["last_error"]["code"] == "weight_mismatch")
-        .await
-        .unwrap();
+    let s = a.get("/api/v1/stations/pack-1").await.unwrap();
     assert_eq!(s["expect"]["scan"], "weight", "{s}");
-    scale_sim.set_frame(frames::generic("ST,GS,+0001.260kg"));
-    let s = a
-        .wait_station("pack-1", |s| s["task"]["kind"] == "ship")
-        .await
-        .unwrap();
-    assert_eq!(s["expect"]["scan"], "label", "{s}");
+    assert!(s["last_error"].is_null(), "an empty scale was weighed: {s}");
+
+    // 3 × 0.350 + 0.200 carton = 1.250 kg ± 5 %: the carton at 1.400 kg is a mismatch.
+    let v = weigh(&a, "pack-1", "1.400", true).await.unwrap();
+    assert_eq!(v["accepted"], false, "{v}");
+    assert_eq!(v["error"]["code"], "weight_mismatch", "{v}");
+    assert_eq!(v["station"]["expect"]["scan"], "weight", "{v}");
+    let v = weigh(&a, "pack-1", "1.260", true).await.unwrap();
+    assert_eq!(v["accepted"], true, "{v}");
+    assert_eq!(v["station"]["task"]["kind"], "ship", "{v}");
+    assert_eq!(v["station"]["expect"]["scan"], "label", "{v}");
 
     // The label reaches the printer.
     let mut printed = printer_sim.printed();
@@ -154,10 +103,8 @@ async fn a_pack_station_packs_by_scanner_and_scale_ignores_the_empty_platform_pr
     assert!(got, "label printed: {:?}", *printer_sim.printed().borrow());
 
     // Ship at the dock with the same scanner.
-    scan_gun.send("T:CARTON-1").await.unwrap();
-    a.wait_station("pack-1", |s| s["task"].is_null())
-        .await
-        .unwrap();
+    let s = a.ok("pack-1", "T:CARTON-1").await.unwrap();
+    assert!(s["task"].is_null(), "{s}");
     let events: Vec<EventBody> = a.outbox().unwrap().into_iter().map(|e| e.body).collect();
     let packs: Vec<&EventBody> = events
         .iter()
@@ -179,7 +126,5 @@ async fn a_pack_station_packs_by_scanner_and_scale_ignores_the_empty_platform_pr
             .contains("stockpost_agent_device_connected{station=\"pack-1\",device=\"scanner\"} 1"),
         "{metrics}"
     );
-    scale_sim.unplug();
-    drop(stations); // the runtime holds a writer handle: the node stops when the last one goes
     a.stop().await;
 }
