@@ -16,7 +16,7 @@ use stockpost_common::domain::{
     Dec, Event, Gtin, Item, ItemGtin, LocationCode, LocationInfo, LocationKind, NonNegQty,
     PackLevel, Sku, Tracking,
 };
-use stockpost_common::tasks::TaskSpec;
+use stockpost_common::tasks::{TaskLine, TaskSpec};
 use stockpost_common::wire::DownlinkItem;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
@@ -441,4 +441,34 @@ fn dechunk(mut rest: &str) -> String {
         rest = after[n..].trim_start_matches("\r\n");
     }
     out
+}
+
+/// A task line for test tasks: `qty` of `sku`, from location `from`, to location `to`.
+/// Panics on an invalid constant (a fixture, not outside input).
+pub fn task_line(sku: &str, qty: &str, from: Option<&str>, to: Option<&str>) -> TaskLine {
+    let location =
+        |l: &str| LocationCode::new(l).unwrap_or_else(|e| panic!("test location {l:?}: {e}"));
+    TaskLine {
+        sku: Sku::new(sku).unwrap_or_else(|e| panic!("test sku {sku:?}: {e}")),
+        qty: stockpost_common::domain::Qty::from_str(qty)
+            .unwrap_or_else(|e| panic!("test quantity {qty:?}: {e}")),
+        location: from.map(location),
+        to: to.map(location),
+        lot: None,
+        serial: None,
+        expiry: None,
+    }
+}
+
+/// A test task `id` of `kind` with `lines`. Panics on an invalid constant id.
+pub fn task_spec(
+    id: &str,
+    kind: stockpost_common::tasks::TaskKind,
+    lines: Vec<TaskLine>,
+) -> TaskSpec {
+    let id = stockpost_common::domain::TaskId::new(id)
+        .unwrap_or_else(|e| panic!("test task id {id:?}: {e}"));
+    let mut t = TaskSpec::new(id, kind);
+    t.lines = lines;
+    t
 }

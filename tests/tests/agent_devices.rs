@@ -6,23 +6,11 @@
 
 use std::str::FromStr;
 use std::time::Duration;
-use stockpost_common::domain::{Dec, EventBody, LocationCode, OrderRef, Qty, Sku, TaskId};
-use stockpost_common::tasks::{TaskKind, TaskLine, TaskSpec};
+use stockpost_common::domain::{Dec, EventBody, OrderRef, TaskId};
+use stockpost_common::tasks::{TaskKind, TaskSpec};
 use stockpost_tests::fleet::record_receipt;
 use stockpost_tests::shift::weigh;
-use stockpost_tests::station::{mug, StationAgent, STATIONS};
-
-fn line(sku: &str, qty: &str, from: Option<&str>) -> TaskLine {
-    TaskLine {
-        sku: Sku::new(sku).unwrap(),
-        qty: Qty::from_str(qty).unwrap(),
-        location: from.map(|l| LocationCode::new(l).unwrap()),
-        to: None,
-        lot: None,
-        serial: None,
-        expiry: None,
-    }
-}
+use stockpost_tests::station::{mug, task_line, StationAgent, STATIONS};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pack_station_packs_by_scanner_and_scale_ignores_the_empty_platform_prints_the_label_and_ships_by_scanner(
@@ -35,7 +23,7 @@ async fn a_pack_station_packs_by_scanner_and_scale_ignores_the_empty_platform_pr
         .await
         .unwrap();
     let mut pick = TaskSpec::new(TaskId::new("PK-1").unwrap(), TaskKind::Pick);
-    pick.lines = vec![line("MUG-BLUE", "3", Some("P-01-01"))];
+    pick.lines = vec![task_line("MUG-BLUE", "3", Some("P-01-01"), None)];
     pick.order = Some(OrderRef::new("SO-1").unwrap());
     a.task(pick).await.unwrap();
     for s in [

@@ -5,33 +5,17 @@
 
 use serde_json::Value;
 use std::str::FromStr;
-use stockpost_common::domain::{ContainerId, DocRef, LocationCode, OrderRef, Qty, Sku, TaskId};
+use stockpost_common::domain::{ContainerId, DocRef, LocationCode, OrderRef, TaskId};
 use stockpost_common::domain::{Dec, EventBody, MovePurpose, Place};
-use stockpost_common::tasks::{TaskKind, TaskLine, TaskSpec};
+use stockpost_common::tasks::TaskKind;
 use stockpost_common::wire::DownlinkItem;
 use stockpost_tests::fleet::record_receipt;
-use stockpost_tests::station::{http, mug, pen, StationAgent, STATIONS};
+use stockpost_tests::station::{
+    http, mug, pen, task_line as line, task_spec as spec, StationAgent, STATIONS,
+};
 
 fn d(s: &str) -> Dec {
     Dec::from_str(s).unwrap()
-}
-
-fn line(sku: &str, qty: &str, from: Option<&str>, to: Option<&str>) -> TaskLine {
-    TaskLine {
-        sku: Sku::new(sku).unwrap(),
-        qty: Qty::from_str(qty).unwrap(),
-        location: from.map(|l| LocationCode::new(l).unwrap()),
-        to: to.map(|l| LocationCode::new(l).unwrap()),
-        lot: None,
-        serial: None,
-        expiry: None,
-    }
-}
-
-fn spec(id: &str, kind: TaskKind, lines: Vec<TaskLine>) -> TaskSpec {
-    let mut t = TaskSpec::new(TaskId::new(id).unwrap(), kind);
-    t.lines = lines;
-    t
 }
 
 /// Events of the outbox after `after` (a seq), as bodies.

@@ -11,35 +11,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::str::FromStr;
-use stockpost_common::domain::{
-    DocRef, EventBody, LocationCode, Lot, OrderRef, Place, Qty, Sku, StockRef, TaskId,
-};
-use stockpost_common::tasks::{TaskKind, TaskLine, TaskSpec};
+use stockpost_common::domain::{DocRef, EventBody, LocationCode, Lot, OrderRef, Place, StockRef};
+use stockpost_common::tasks::TaskKind;
 use stockpost_tests::fleet::record_receipt;
 use stockpost_tests::pty_scanner::gs1::{datamatrix, ean13, gs1_128};
 use stockpost_tests::pty_scanner::PtyScanner;
 use stockpost_tests::station::{
-    gtin14, handset, mug, mug_case, pen, tracked_items, vaccine, StationAgent, STATIONS,
+    gtin14, handset, mug, mug_case, pen, task_line as line, task_spec as spec, tracked_items,
+    vaccine, StationAgent, STATIONS,
 };
-
-fn line(sku: &str, qty: &str, from: Option<&str>, to: Option<&str>) -> TaskLine {
-    TaskLine {
-        sku: Sku::new(sku).unwrap(),
-        qty: Qty::from_str(qty).unwrap(),
-        location: from.map(|l| LocationCode::new(l).unwrap()),
-        to: to.map(|l| LocationCode::new(l).unwrap()),
-        lot: None,
-        serial: None,
-        expiry: None,
-    }
-}
-
-fn spec(id: &str, kind: TaskKind, lines: Vec<TaskLine>) -> TaskSpec {
-    let mut t = TaskSpec::new(TaskId::new(id).unwrap(), kind);
-    t.lines = lines;
-    t
-}
 
 fn place(p: &Place) -> String {
     match p {

@@ -13,16 +13,9 @@ use stockpost_common::domain::{Dec, NodeId, Sku};
 use stockpost_common::ledger::StockKey;
 use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
-use stockpost_tests::fleet::{agent_config_with_hub, eventually, record_receipt};
+use stockpost_tests::fleet::{agent_config_with_hub, eventually, init_tracing, record_receipt};
 use stockpost_tests::hubapi::{hub_config_with_api, Api, ADMIN, OPERATOR, VIEWER};
 use stockpost_tests::mosquitto::{free_port, Mosquitto};
-
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_test_writer()
-        .try_init();
-}
 
 /// `[hub]` lines for an agent: the hub's URL, a viewer token file, and the policy.
 fn hub_section(dir: &Path, url: &str, policy: &str) -> String {

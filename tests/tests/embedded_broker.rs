@@ -13,16 +13,9 @@ use stockpost_agent::writer::lock as agent_lock;
 use stockpost_common::domain::{Dec, NodeId, Sku};
 use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
-use stockpost_tests::fleet::{agent_config, eventually, hub_config, record_receipt};
+use stockpost_tests::fleet::{agent_config, eventually, hub_config, init_tracing, record_receipt};
 use stockpost_tests::hubapi::Api;
 use stockpost_tests::mosquitto::free_port;
-
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_test_writer()
-        .try_init();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_reach_the_hub_once_through_its_embedded_broker_and_the_outbox_drains() {

@@ -13,17 +13,10 @@ use stockpost_common::domain::{
     StockRef, StockStatus,
 };
 use stockpost_hub::node::HubNode;
-use stockpost_tests::fleet::eventually;
+use stockpost_tests::fleet::{eventually, init_tracing};
 use stockpost_tests::hubapi::{
     hub_config_with_api, inject, Api, ADMIN, APPROVER, OPERATOR, VIEWER,
 };
-
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_test_writer()
-        .try_init();
-}
 
 /// No broker listens here: the hub keeps retrying in the background; the API works anyway.
 const NO_BROKER: &str = "127.0.0.1:9";

@@ -10,6 +10,7 @@
 
 use serde_json::{json, Value};
 use stockpost_hub::node::HubNode;
+use stockpost_tests::fleet::init_tracing;
 use stockpost_tests::hubapi::{hub_config_with_api, Api, ADMIN, OPERATOR, VIEWER};
 use stockpost_tests::mosquitto::Mosquitto;
 use stockpost_tests::shift::{
@@ -17,13 +18,6 @@ use stockpost_tests::shift::{
     wait_task, weigh, PickLine, Scan, WAIT,
 };
 use stockpost_tests::station::{mug, mug_case, pen, StationAgent, STATIONS};
-
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_test_writer()
-        .try_init();
-}
 
 const EAST: &str = "DC-EAST";
 const WEST: &str = "DC-WEST";

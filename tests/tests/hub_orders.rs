@@ -11,16 +11,9 @@ use stockpost_common::domain::{NodeId, OrderRef, Sku};
 use stockpost_common::tasks::{TaskKind, TaskRecord, TaskSpec, TaskStatus};
 use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
-use stockpost_tests::fleet::{agent_config, eventually, record_receipt};
+use stockpost_tests::fleet::{agent_config, eventually, init_tracing, record_receipt};
 use stockpost_tests::hubapi::{hub_config_with_api, Api, ADMIN, OPERATOR, VIEWER};
 use stockpost_tests::mosquitto::Mosquitto;
-
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_test_writer()
-        .try_init();
-}
 
 /// The live (not cancelled) tasks the agent has stored.
 fn tasks_of(agent: &AgentNode) -> Vec<TaskSpec> {

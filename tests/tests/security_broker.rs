@@ -26,20 +26,13 @@ use stockpost_common::sync::topics;
 use stockpost_common::wire::{self, Message};
 use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
-use stockpost_tests::fleet::{agent_config, eventually, hub_config, record_receipt};
+use stockpost_tests::fleet::{agent_config, eventually, hub_config, init_tracing, record_receipt};
 use stockpost_tests::mosquitto::{mosquitto_binary, Mosquitto};
 
 const HUB_USER: &str = "stockpost-hub";
 const HUB_PASSWORD: &str = "hub-secret-0123";
 const A_PASSWORD: &str = "node-a-secret-0123";
 const B_PASSWORD: &str = "node-b-secret-0123";
-
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_test_writer()
-        .try_init();
-}
 
 /// A Mosquitto from the shipped files, TLS material, and password files for the hub and nodes.
 struct Secured {

@@ -9,16 +9,9 @@ use stockpost_agent::writer::lock as agent_lock;
 use stockpost_common::domain::{Dec, NodeId, Sku};
 use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
-use stockpost_tests::fleet::{agent_config, eventually, hub_config, record_receipt};
+use stockpost_tests::fleet::{agent_config, eventually, hub_config, init_tracing, record_receipt};
 use stockpost_tests::mosquitto::Mosquitto;
 use stockpost_tests::proxy::Proxy;
-
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_test_writer()
-        .try_init();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_step_reaches_the_hub_once_in_order_and_the_outbox_drains() {
