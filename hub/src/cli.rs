@@ -288,3 +288,30 @@ pub async fn create_inbound(
     }
     Ok(out)
 }
+
+/// Every balance line `GET /stock?{query}` lists, `page` lines per request, following the
+/// pages' `next` cursors.
+pub async fn all_stock(
+    client: &Client,
+    query: &str,
+    page: usize,
+) -> Result<Vec<serde_json::Value>, CliError> {
+    let mut rows = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let cursor = after
+            .as_deref()
+            .map(|a| format!("&after={a}"))
+            .unwrap_or_default();
+        let page = client
+            .send("GET", &format!("/stock?{query}&limit={page}{cursor}"), None)
+            .await?;
+        if let Some(lines) = page["balances"].as_array() {
+            rows.extend(lines.iter().cloned());
+        }
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_string()),
+            None => return Ok(rows),
+        }
+    }
+}

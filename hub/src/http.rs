@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::ingest::{lock, ApiOp, HubState, IngestHandle, IngestRequest};
 use crate::mqtt::MqttCounters;
 use crate::ops::{self, DocLine, ItemRecord, NodeMaster};
+use crate::stock_view;
 use crate::store::HubStore;
 use crate::time::{format_ms, now_ms, parse_rfc3339};
 use crate::webhooks::Webhooks;
@@ -27,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use stockpost_common::domain::{
     Date, Dec, DocRef, Item, ItemGtin, LocationCode, LocationInfo, LocationKind, Lot, NodeId,
-    NonNegQty, OrderRef, Place, Qty, Sku, Tracking,
+    NonNegQty, OrderRef, Qty, Sku, Tracking,
 };
 use stockpost_common::orders::{compute_kpis, Actor, NewOrder, NewOrderLine, Role};
 use tokio::sync::oneshot;
@@ -553,73 +554,11 @@ struct StockQuery {
     location: Option<String>,
     #[serde(default)]
     status: Option<String>,
-}
-
-/// The stock answer: balance lines with on hand, reserved and available. A (node, sku)'s
-/// reservation is shown against its pickable available lines in key order.
-pub fn stock_json(
-    state: &HubState,
-    q_node: Option<&str>,
-    q_sku: Option<&str>,
-    q_loc: Option<&str>,
-    q_status: Option<&str>,
-) -> serde_json::Value {
-    stock_rows(state, q_node, q_sku, q_loc, q_status, 10_000)
-}
-
-/// Like [`stock_json`] with an explicit row limit (the node snapshot must not be cut short).
-fn stock_rows(
-    state: &HubState,
-    q_node: Option<&str>,
-    q_sku: Option<&str>,
-    q_loc: Option<&str>,
-    q_status: Option<&str>,
-    limit: usize,
-) -> serde_json::Value {
-    let ledger = &state.ledger;
-    let mut left: BTreeMap<(NodeId, Sku), Dec> = BTreeMap::new();
-    let mut rows = Vec::new();
-    for (key, qty) in ledger.balances() {
-        let pickable_available = key.status == stockpost_common::domain::StockStatus::Available
-            && match &key.place {
-                Place::Location(code) => {
-                    ledger.location(&key.node, code).is_some_and(|i| i.pickable)
-                }
-                Place::Container(_) => false,
-            };
-        let slot = left
-            .entry((key.node.clone(), key.stock.sku.clone()))
-            .or_insert_with(|| ledger.reserved(&key.node, &key.stock.sku));
-        let (reserved, available) = if pickable_available && !qty.is_negative() {
-            let r = if *slot < qty { *slot } else { qty };
-            *slot = slot.checked_sub(r).unwrap_or(Dec::ZERO);
-            (r, qty.checked_sub(r).unwrap_or(Dec::ZERO))
-        } else {
-            (Dec::ZERO, Dec::ZERO)
-        };
-        if q_node.is_some_and(|n| n != key.node.as_str())
-            || q_sku.is_some_and(|s| s != key.stock.sku.as_str())
-            || q_status.is_some_and(|s| s != ops::code_name(&key.status))
-        {
-            continue;
-        }
-        let (location, container) = match &key.place {
-            Place::Location(c) => (Some(c.to_string()), None),
-            Place::Container(c) => (None, Some(c.to_string())),
-        };
-        if q_loc.is_some_and(|l| Some(l) != location.as_deref()) {
-            continue;
-        }
-        rows.push(serde_json::json!({
-            "node": key.node, "location": location, "container": container, "sku": key.stock.sku,
-            "lot": key.stock.lot, "serial": key.stock.serial, "expiry": key.stock.expiry.map(|d| d.to_string()),
-            "status": ops::code_name(&key.status), "on_hand": qty, "reserved": reserved, "available": available,
-        }));
-        if rows.len() >= limit {
-            break;
-        }
-    }
-    serde_json::json!({ "balances": rows })
+    /// The `next` cursor of the previous page.
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
 }
 
 async fn get_stock(
@@ -628,15 +567,29 @@ async fn get_stock(
     Query(q): Query<StockQuery>,
 ) -> ApiResult {
     app.tokens.authorize(&headers, Role::Viewer)?;
+    let after = match q.after.as_deref().filter(|v| !v.is_empty()) {
+        Some(text) => Some(stock_view::parse_cursor(text)?),
+        None => None,
+    };
+    let limit = match q.limit {
+        Some(0) => return Err(ApiError::invalid("limit: must be at least 1")),
+        Some(n) if n > stock_view::MAX_PAGE => {
+            return Err(ApiError::invalid(format!(
+                "limit: at most {} rows per page; follow \"next\" for more",
+                stock_view::MAX_PAGE
+            )))
+        }
+        Some(n) => n,
+        None => stock_view::DEFAULT_PAGE,
+    };
+    let filter = stock_view::StockFilter {
+        node: q.node.as_deref().filter(|v| !v.is_empty()),
+        sku: q.sku.as_deref().filter(|v| !v.is_empty()),
+        location: q.location.as_deref().filter(|v| !v.is_empty()),
+        status: q.status.as_deref().filter(|v| !v.is_empty()),
+    };
     let s = app.state();
-    Ok(Json(stock_json(
-        &s,
-        q.node.as_deref().filter(|v| !v.is_empty()),
-        q.sku.as_deref().filter(|v| !v.is_empty()),
-        q.location.as_deref().filter(|v| !v.is_empty()),
-        q.status.as_deref().filter(|v| !v.is_empty()),
-    ))
-    .into_response())
+    Ok(Json(stock_view::stock_page(&s, &filter, after.as_ref(), limit).to_json()).into_response())
 }
 
 /// The nodes answer.
@@ -708,7 +661,15 @@ async fn get_snapshot(
         .collect();
     // Every balance line of the node (no row limit: a cut-short snapshot would seed a wrong
     // local view) and its running totals, so the node's conservation check holds.
-    let stock = stock_rows(&s, Some(node.as_str()), None, None, None, usize::MAX);
+    let stock = stock_view::stock_page(
+        &s,
+        &stock_view::StockFilter {
+            node: Some(node.as_str()),
+            ..stock_view::StockFilter::default()
+        },
+        None,
+        usize::MAX,
+    );
     let totals: Vec<_> = s
         .ledger
         .all_totals()
@@ -722,7 +683,7 @@ async fn get_snapshot(
         .map(|d| d.sender.head())
         .unwrap_or(0);
     Ok(Json(serde_json::json!({
-        "node": node, "items": items, "locations": locations, "balances": stock["balances"],
+        "node": node, "items": items, "locations": locations, "balances": stock.rows,
         "totals": totals, "tasks": tasks, "applied_seq": s.ledger.applied_seq(&node), "downlink_seq": downlink_seq,
         "at": format_ms(now_ms()),
     }))

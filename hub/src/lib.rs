@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod mqtt;
 pub mod node;
 pub mod ops;
+pub mod stock_view;
 pub mod store;
 pub mod time;
 pub mod webhooks;

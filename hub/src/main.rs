@@ -133,11 +133,8 @@ async fn main() -> anyhow::Result<()> {
                     q.push(format!("{k}={v}"));
                 }
             }
-            print(
-                &client
-                    .send("GET", &format!("/stock?{}", q.join("&")), None)
-                    .await?,
-            )
+            let balances = cli::all_stock(&client, &q.join("&"), 10_000).await?;
+            print(&serde_json::json!({ "balances": balances }))
         }
         Command::ImportItems { file } => {
             let n = cli::import_items(&client, &file).await?;

@@ -829,3 +829,102 @@ async fn a_pick_for_a_cancelled_order_raises_an_exception_and_a_put_back_task() 
     );
     hub.stop().await;
 }
+
+/// Every page of `GET /api/v1/stock?{query}` with `limit`, following `next`: the rows as
+/// `location sku on_hand`, and how many pages there were.
+async fn all_stock_pages(api: &Api, query: &str, limit: usize) -> (Vec<String>, usize) {
+    let mut rows = Vec::new();
+    let mut pages = 0;
+    let mut after = String::new();
+    loop {
+        let page = api
+            .ok(
+                "GET",
+                &format!("/api/v1/stock?{query}&limit={limit}&after={after}"),
+                VIEWER,
+                None,
+            )
+            .await
+            .unwrap();
+        pages += 1;
+        let balances = page["balances"].as_array().unwrap();
+        assert!(balances.len() <= limit, "{page}");
+        rows.extend(balances.iter().map(|b| {
+            format!(
+                "{} {} {}",
+                b["location"].as_str().unwrap(),
+                b["sku"].as_str().unwrap(),
+                b["on_hand"].as_str().unwrap()
+            )
+        }));
+        match page["next"].as_str() {
+            Some(next) => after = next.to_string(),
+            None => return (rows, pages),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_is_listed_in_pages_that_follow_next_to_the_last_line_and_bad_paging_is_a_400() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, api) = start(dir.path(), "").await;
+    master_data(&api, &[("DC-EAST", 1)], "MUG").await;
+    // 25 lines: one per location B-00 … B-24.
+    let receipts: Vec<EventBody> = (0..25)
+        .map(|i| receive(&format!("B-{i:02}"), "MUG", &format!("{}", i + 1)))
+        .collect();
+    inject(&hub, "DC-EAST", receipts).await.unwrap();
+    let expected: Vec<String> = (0..25).map(|i| format!("B-{i:02} MUG {}", i + 1)).collect();
+
+    let (rows, pages) = all_stock_pages(&api, "node=DC-EAST", 10).await;
+    assert_eq!(rows, expected);
+    assert_eq!(pages, 3);
+    // A page that ends exactly at the last line says so (no empty extra page).
+    let (rows, pages) = all_stock_pages(&api, "node=DC-EAST", 5).await;
+    assert_eq!((rows.len(), pages), (25, 5));
+    // Without a limit everything fits the default page.
+    let (rows, pages) = all_stock_pages(&api, "node=DC-EAST", 1000).await;
+    assert_eq!((rows, pages), (expected.clone(), 1));
+
+    // A line that appears before the cursor between two pages is not shown twice and nothing
+    // after the cursor is skipped.
+    let first = api
+        .ok("GET", "/api/v1/stock?node=DC-EAST&limit=10", VIEWER, None)
+        .await
+        .unwrap();
+    let next = first["next"].as_str().unwrap().to_string();
+    inject(&hub, "DC-EAST", vec![receive("A-99", "MUG", "7")])
+        .await
+        .unwrap();
+    let second = api
+        .ok(
+            "GET",
+            &format!("/api/v1/stock?node=DC-EAST&limit=10&after={next}"),
+            VIEWER,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(second["balances"][0]["location"], "B-10", "{second}");
+
+    for (query, field) in [
+        ("after=zz", "after"),
+        ("after=0102", "after"),
+        ("limit=0", "limit"),
+        ("limit=10001", "limit"),
+    ] {
+        let (status, body) = api
+            .call("GET", &format!("/api/v1/stock?{query}"), Some(VIEWER), None)
+            .await
+            .unwrap();
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{field}:")),
+            "{query}: {body}"
+        );
+    }
+    hub.stop().await;
+}

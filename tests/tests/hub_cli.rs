@@ -182,3 +182,42 @@ async fn a_node_snapshot_holds_master_data_stock_open_tasks_and_sequence_marks()
     assert_eq!(s, 404);
     hub.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stock_subcommand_follows_every_page_to_the_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub =
+        HubNode::start(hub_config_with_api(&dir.path().join("hub"), "127.0.0.1:9", "").unwrap())
+            .await
+            .unwrap();
+    let api = Api::new(&hub).unwrap();
+    let receipts: Vec<EventBody> = (1..=5)
+        .map(|i| EventBody::Receive {
+            location: LocationCode::new(format!("B-0{i}")).unwrap(),
+            stock: StockRef::plain(Sku::new("CUP").unwrap()),
+            qty: Qty::from_str(&i.to_string()).unwrap(),
+            status: StockStatus::Available,
+            inbound: None,
+        })
+        .collect();
+    inject(&hub, "DC-EAST", receipts).await.unwrap();
+    let client = Client::new(api.base(), VIEWER).unwrap();
+    // Two lines a page: three requests.
+    let rows = cli::all_stock(&client, "node=DC-EAST&sku=CUP", 2)
+        .await
+        .unwrap();
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["location"].as_str().unwrap().to_string(),
+                r["on_hand"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = (1..=5)
+        .map(|i| (format!("B-0{i}"), i.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    hub.stop().await;
+}

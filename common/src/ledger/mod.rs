@@ -14,11 +14,13 @@
 //! - Same events in the same per-node order give the same state, whatever the interleaving
 //!   of different nodes.
 
+mod cursor;
 mod effects;
 mod key;
 #[cfg(test)]
 mod tests;
 
+pub use cursor::{decode_cursor, encode_cursor, CursorError, MAX_CURSOR_CHARS};
 pub use key::{StockKey, Totals};
 
 use crate::domain::{
