@@ -1055,10 +1055,16 @@ async fn metrics(State(app): State<AppState>) -> Response {
         app.webhooks.dead_lettered.load(Ordering::Relaxed),
     );
     counter(
-        "stockpost_hub_webhooks_dropped_total",
-        "Webhook events dropped on a full queue.",
-        c.webhooks_dropped.load(Ordering::Relaxed),
+        "stockpost_hub_webhooks_deferred_total",
+        "Webhook deliveries left in the outbox for the next rescan because the send queue was full.",
+        app.webhooks.deferred.load(Ordering::Relaxed),
     );
+    counter(
+        "stockpost_hub_webhooks_store_failures_total",
+        "Webhook outbox or dead-letter writes that failed (such a delivery is sent again after a restart).",
+        app.webhooks.store_failures.load(Ordering::Relaxed),
+    );
+    let _ = writeln!(out, "# HELP stockpost_hub_webhooks_pending Webhook deliveries in the outbox, not yet delivered or given up.\n# TYPE stockpost_hub_webhooks_pending gauge\nstockpost_hub_webhooks_pending {}", app.webhooks.pending.load(Ordering::Relaxed));
     let _ = writeln!(out, "# HELP stockpost_hub_mqtt_connected Whether the hub is connected to the broker.\n# TYPE stockpost_hub_mqtt_connected gauge\nstockpost_hub_mqtt_connected {}", u8::from(app.mqtt.connected.load(Ordering::Relaxed)));
     let (nodes, by_code) = {
         let s = app.state();

@@ -82,8 +82,6 @@ pub struct IngestCounters {
     pub commits: AtomicU64,
     /// Failed commits.
     pub commit_failures: AtomicU64,
-    /// Webhook events dropped because the webhook queue was full.
-    pub webhooks_dropped: AtomicU64,
 }
 
 /// What the MQTT side must do after a commit.
@@ -228,8 +226,8 @@ pub struct IngestConfig {
     pub receiver: ReceiverConfig,
     /// Business rule settings.
     pub settings: Settings,
-    /// Where webhook events go (bounded), when webhooks are configured.
-    pub webhooks: Option<mpsc::Sender<crate::ops::WebhookEvent>>,
+    /// Where webhook events are staged (in the commit) and sent from, when configured.
+    pub webhooks: Option<Arc<crate::webhooks::Webhooks>>,
 }
 
 use crate::time::now_ms;
@@ -524,6 +522,19 @@ fn writer_loop<T>(
                 failed = true;
             }
         }
+        // Webhook deliveries are staged in this very commit: none is lost when the hub stops
+        // right after it, and none goes out for a change that did not commit.
+        let hook_events = std::mem::take(&mut guard.ops.webhooks);
+        let mut staged = Vec::new();
+        if let (false, Some(hooks)) = (failed, &config.webhooks) {
+            match hooks.stage(&mut batch, hook_events, at_ms) {
+                Ok(s) => staged = s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot stage webhook deliveries");
+                    failed = true;
+                }
+            }
+        }
         let result = if failed {
             Err("building the commit failed".to_string())
         } else if batch.is_empty() {
@@ -531,7 +542,7 @@ fn writer_loop<T>(
         } else {
             store.commit(batch).map_err(|e| e.to_string())
         };
-        let mut webhooks = Vec::new();
+        let result_ok = result.is_ok();
         match result {
             Ok(()) => {
                 counters.commits.fetch_add(1, Ordering::Relaxed);
@@ -540,7 +551,6 @@ fn writer_loop<T>(
                         r.committed(*seq);
                     }
                 }
-                webhooks = std::mem::take(&mut guard.ops.webhooks);
             }
             Err(e) => {
                 counters.commit_failures.fetch_add(1, Ordering::Relaxed);
@@ -595,10 +605,8 @@ fn writer_loop<T>(
             let _ = reply.send(result);
         }
         if let Some(hooks) = &config.webhooks {
-            for w in webhooks {
-                if hooks.try_send(w).is_err() {
-                    counters.webhooks_dropped.fetch_add(1, Ordering::Relaxed);
-                }
+            if result_ok {
+                hooks.dispatch(staged);
             }
         }
         for o in outgoing {

@@ -123,8 +123,8 @@ impl HubNode {
             start_embedded_broker(&config).await?;
         }
         let settings = settings(&config)?;
-        let (hook_tx, hook_rx) = mpsc::channel(1024);
-        let webhooks = Arc::new(Webhooks::new(config.webhooks.clone()));
+        let (webhooks, hook_rx) = Webhooks::open(config.webhooks.clone(), store.clone())?;
+        let webhooks = Arc::new(webhooks);
         let (out_tx, out_rx) = mpsc::channel(config.ingest.queue.max(16) * 4);
         let (ingest, ingest_thread) = ingest::start(
             store.clone(),
@@ -135,7 +135,7 @@ impl HubNode {
                     resend_interval_ms: config.ingest.resend_interval_ms,
                 },
                 settings,
-                webhooks: (!config.webhooks.is_empty()).then_some(hook_tx),
+                webhooks: webhooks.enabled().then(|| Arc::clone(&webhooks)),
             },
             out_tx,
         )?;

@@ -39,6 +39,8 @@ pub const TREES: &[&str] = &[
     "tasks",
     "inbound",
     "returns",
+    "webhook_outbox",
+    "webhook_dead",
 ];
 
 const PAGE: usize = 5_000;
@@ -172,6 +174,32 @@ impl HubStore {
             }
             after = page.last().map(|(k, _)| k.clone());
         }
+    }
+
+    /// Up to `limit` (at most one page) raw entries of `tree` from its first key.
+    pub fn first_entries(&self, tree: &str, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        Ok(self.store.scan_range(
+            tree,
+            Bound::Unbounded,
+            Bound::Unbounded,
+            limit.min(PAGE),
+            ScanOrder::Ascending,
+        )?)
+    }
+
+    /// Whether `tree` holds `key`.
+    pub fn contains(&self, tree: &str, key: &[u8]) -> Result<bool> {
+        Ok(self.store.get(tree, key)?.is_some())
+    }
+
+    /// How many entries `tree` holds (scans it).
+    pub fn count(&self, tree: &str) -> Result<u64> {
+        let mut n = 0u64;
+        self.for_each(tree, |_, _| {
+            n += 1;
+            Ok(())
+        })?;
+        Ok(n)
     }
 
     /// Loads the ledger.

@@ -928,3 +928,128 @@ async fn stock_is_listed_in_pages_that_follow_next_to_the_last_line_and_bad_pagi
     }
     hub.stop().await;
 }
+
+/// A webhook receiver that records every attempt's delivery id and answers 503 until it is
+/// switched on.
+#[derive(Clone, Default)]
+struct Switchable {
+    up: Arc<Mutex<bool>>,
+    attempts: Arc<Mutex<Vec<(u64, bool)>>>,
+}
+
+async fn switchable_receiver() -> (Switchable, std::net::SocketAddr) {
+    use axum::http::{HeaderMap, StatusCode};
+    let r = Switchable::default();
+    let app =
+        axum::Router::new()
+            .route(
+                "/hook",
+                axum::routing::post(
+                    |axum::extract::State(r): axum::extract::State<Switchable>,
+                     headers: HeaderMap| async move {
+                        let id: u64 = headers
+                            .get("x-stockpost-delivery")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0);
+                        let up = *r.up.lock().unwrap();
+                        r.attempts.lock().unwrap().push((id, up));
+                        if up {
+                            StatusCode::OK
+                        } else {
+                            StatusCode::SERVICE_UNAVAILABLE
+                        }
+                    },
+                ),
+            )
+            .with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (r, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_pending_at_a_hub_restart_is_delivered_after_it_with_the_same_id_and_dead_letters_are_kept(
+) {
+    let (receiver, addr) = switchable_receiver().await;
+    let gone = stockpost_tests::mosquitto::free_port().unwrap();
+    let extra = format!(
+        "[[webhooks]]\nurl = \"http://{addr}/hook\"\nsecret = \"a-webhook-secret-0123\"\nevents = [\"inventory_changed\"]\nmax_attempts = 1000\nbackoff_ms = 20\ntimeout_ms = 1000\n\n[[webhooks]]\nurl = \"http://127.0.0.1:{gone}/gone\"\nsecret = \"a-webhook-secret-0123\"\nevents = [\"inventory_changed\"]\nmax_attempts = 1\ntimeout_ms = 500\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, api) = start(dir.path(), &extra).await;
+    master_data(&api, &[("DC-EAST", 1)], "MUG").await;
+    inject(&hub, "DC-EAST", vec![receive("A-01", "MUG", "3")])
+        .await
+        .unwrap();
+    // The receiver is down: the delivery is being retried; the other one is given up.
+    let tried = eventually(Duration::from_secs(20), || {
+        receiver.attempts.lock().unwrap().len() >= 2 && !hub.webhooks.dead_letters().is_empty()
+    })
+    .await;
+    assert!(tried, "{:?}", receiver.attempts.lock().unwrap());
+    let first_id = receiver.attempts.lock().unwrap()[0].0;
+    assert!(first_id > 0);
+    assert_eq!(
+        hub.webhooks
+            .pending
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    hub.stop().await;
+
+    // The receiver comes back while the hub is down; after the restart the same delivery
+    // arrives, and the dead letter is still listed.
+    *receiver.up.lock().unwrap() = true;
+    let (hub, api) = start(dir.path(), &extra).await;
+    let delivered = eventually(Duration::from_secs(20), || {
+        receiver
+            .attempts
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(id, up)| *up && *id == first_id)
+    })
+    .await;
+    assert!(delivered, "{:?}", receiver.attempts.lock().unwrap());
+    let drained = eventually(Duration::from_secs(20), || {
+        hub.webhooks
+            .pending
+            .load(std::sync::atomic::Ordering::Relaxed)
+            == 0
+    })
+    .await;
+    assert!(drained);
+    let letters = api
+        .ok("GET", "/api/v1/webhooks/dead-letters", VIEWER, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        letters["dead_letters"].as_array().unwrap().len(),
+        1,
+        "{letters}"
+    );
+    assert!(letters["dead_letters"][0]["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/gone"));
+
+    // New deliveries get ids after every id used before the restart.
+    let before = receiver.attempts.lock().unwrap().len();
+    inject(&hub, "DC-EAST", vec![receive("A-01", "MUG", "1")])
+        .await
+        .unwrap();
+    let next = eventually(Duration::from_secs(20), || {
+        receiver.attempts.lock().unwrap().len() > before
+    })
+    .await;
+    assert!(next);
+    let newest = receiver.attempts.lock().unwrap()[before].0;
+    let dead_id = letters["dead_letters"][0]["id"].as_u64().unwrap();
+    assert!(
+        newest > first_id.max(dead_id),
+        "{newest} after {first_id}, {dead_id}"
+    );
+    hub.stop().await;
+}
