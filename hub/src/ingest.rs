@@ -359,7 +359,9 @@ pub fn start<T: Send + 'static>(
     config: IngestConfig,
     out: mpsc::Sender<Outgoing<T>>,
 ) -> Result<(IngestHandle<T>, std::thread::JoinHandle<()>), HubStoreError> {
-    let state = Arc::new(Mutex::new(load_state(&store, &config.settings)?));
+    let mut loaded = load_state(&store, &config.settings)?;
+    loaded.ops.webhooks_off = config.webhooks.is_none();
+    let state = Arc::new(Mutex::new(loaded));
     let (tx, rx) = mpsc::channel(config.queue.max(1));
     let counters = Arc::new(IngestCounters::default());
     let handle = IngestHandle {
@@ -565,6 +567,7 @@ fn writer_loop<T>(
                 match load_state(&store, &settings) {
                     Ok(mut loaded) => {
                         loaded.nodes = std::mem::take(&mut guard.nodes);
+                        loaded.ops.webhooks_off = config.webhooks.is_none();
                         let up = guard.ops.link_up;
                         *guard = loaded;
                         guard.ops.link(up, now);

@@ -157,6 +157,9 @@ pub struct ConservationError {
 pub struct Ledger {
     balances: BTreeMap<StockKey, Dec>,
     totals: BTreeMap<NodeSku, Totals>,
+    /// On hand in every place and status, per (node, sku): the sum of the balance lines, kept
+    /// beside them so reading it does not scan every node's lines (the hub reads it per event).
+    on_hand: BTreeMap<NodeSku, Dec>,
     /// On hand, available status, pickable location; per (node, sku).
     pickable_available: BTreeMap<NodeSku, Dec>,
     reservations: BTreeMap<NodeSku, BTreeMap<OrderRef, Dec>>,
@@ -233,6 +236,17 @@ impl Ledger {
             totals.expected_on_hand().ok_or_else(overflow)?;
             new_totals.insert(ns, totals);
         }
+        let mut new_on_hand: BTreeMap<NodeSku, Dec> = BTreeMap::new();
+        for (key, (before, after)) in &new_balances {
+            let ns = (key.node.clone(), key.stock.sku.clone());
+            let current = new_on_hand
+                .get(&ns)
+                .or_else(|| self.on_hand.get(&ns))
+                .copied()
+                .unwrap_or(Dec::ZERO);
+            let delta = after.checked_sub(*before).ok_or_else(overflow)?;
+            new_on_hand.insert(ns, current.checked_add(delta).ok_or_else(overflow)?);
+        }
         let mut new_pickable: BTreeMap<NodeSku, Dec> = BTreeMap::new();
         for (key, (before, after)) in &new_balances {
             if self.counts_as_pickable(key) {
@@ -273,6 +287,13 @@ impl Ledger {
             .map(|((node, sku), totals)| (node.clone(), sku.clone(), *totals))
             .collect();
         self.totals.extend(new_totals);
+        for (ns, qty) in new_on_hand {
+            if qty.is_zero() {
+                self.on_hand.remove(&ns);
+            } else {
+                self.on_hand.insert(ns, qty);
+            }
+        }
         let touched: Vec<NodeSku> = new_pickable.keys().cloned().collect();
         for (ns, qty) in new_pickable {
             if qty.is_zero() {
@@ -323,6 +344,11 @@ impl Ledger {
             if qty.is_negative() {
                 ledger.negative.insert(key.clone());
             }
+            let slot = ledger
+                .on_hand
+                .entry((key.node.clone(), key.stock.sku.clone()))
+                .or_insert(Dec::ZERO);
+            *slot = slot.checked_add(qty).unwrap_or(*slot);
             if ledger.counts_as_pickable(&key) {
                 let slot = ledger
                     .pickable_available
@@ -332,7 +358,8 @@ impl Ledger {
             }
             ledger.balances.insert(key, qty);
         }
-        // Lines of one sku can cancel out; the index keeps no zero entries, as `apply` does.
+        // Lines of one sku can cancel out; the indexes keep no zero entries, as `apply` does.
+        ledger.on_hand.retain(|_, qty| !qty.is_zero());
         ledger.pickable_available.retain(|_, qty| !qty.is_zero());
         for (node, sku, t) in totals {
             ledger.totals.insert((node, sku), t);
@@ -435,7 +462,10 @@ impl Ledger {
 
     /// Total on hand of `sku` at `node`, in every place and status.
     pub fn on_hand(&self, node: &NodeId, sku: &Sku) -> Dec {
-        self.sum_where(|k| &k.node == node && &k.stock.sku == sku)
+        self.on_hand
+            .get(&(node.clone(), sku.clone()))
+            .copied()
+            .unwrap_or(Dec::ZERO)
     }
 
     /// On hand of `sku` at `node` that is held (any status other than available).

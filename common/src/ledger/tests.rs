@@ -673,4 +673,22 @@ proptest! {
             prop_assert_eq!(ledger.pickable_on_hand(&node("N1"), &sku(s)), recount);
         }
     }
+
+    #[test]
+    fn the_on_hand_index_matches_a_full_recount_of_the_balance_lines(events in events()) {
+        let mut ledger = Ledger::new();
+        pickable(&mut ledger, "N1", "A-01");
+        for e in &events {
+            ledger.apply(e).unwrap();
+            for n in NODES {
+                for s in SKUS {
+                    let recount = ledger
+                        .balances()
+                        .filter(|(k, _)| k.node == node(n) && k.stock.sku == sku(s))
+                        .fold(Dec::ZERO, |a, (_, q)| a.checked_add(q).unwrap());
+                    prop_assert_eq!(ledger.on_hand(&node(n), &sku(s)), recount);
+                }
+            }
+        }
+    }
 }

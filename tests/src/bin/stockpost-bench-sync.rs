@@ -3,7 +3,10 @@
 //! offline, and raw Mosquitto QoS 1 throughput on this machine as the reference.
 //!
 //! Run: cargo run --release -p stockpost-tests --bin stockpost-bench-sync [-- --quick]
-//! Prints a Markdown table (docs/benchmarks.md).
+//! Prints a Markdown table (docs/benchmarks.md). `-- --nodes 100` runs only the hub ingest with
+//! that many nodes (for profiling); every ingest row is followed by the timer-driven work that
+//! happened in it (hub: commits, duplicate and gap batches; nodes: resend requests received and
+//! ack timeouts fired), which must stay near zero on a healthy run.
 
 use anyhow::Context;
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS};
@@ -14,10 +17,13 @@ use stockpost_agent::writer::lock as agent_lock;
 use stockpost_common::domain::{
     Event, EventBody, EventId, LocationCode, NodeId, Qty, Sku, StockRef, StockStatus,
 };
+use stockpost_common::orders::{Actor, Role};
 use stockpost_common::sync::{topics, Sender, SenderConfig};
 use stockpost_common::wire::{self, Limits, Message};
 use stockpost_hub::ingest::lock as hub_lock;
+use stockpost_hub::ingest::{ApiOp, IngestRequest};
 use stockpost_hub::node::HubNode;
+use stockpost_hub::ops::NodeMaster;
 use stockpost_tests::fleet::{agent_config, hub_config, record_receipts_in_bulk};
 use stockpost_tests::mosquitto::Mosquitto;
 
@@ -41,8 +47,17 @@ fn receipt(node: &NodeId, seq: u64) -> anyhow::Result<Event> {
     })
 }
 
+/// What a simulated node saw besides acks: the signs of waiting on a timer or a lost message.
+#[derive(Debug, Default, Clone, Copy)]
+struct NodeStats {
+    resend_requests: u64,
+    ack_timeouts: u64,
+    batches_sent: u64,
+}
+
 /// A simulated node: events in memory, the real `Sender` state machine, a real MQTT client.
-async fn sim_node(node: NodeId, events: u64, mqtt: (String, u16)) -> anyhow::Result<()> {
+async fn sim_node(node: NodeId, events: u64, mqtt: (String, u16)) -> anyhow::Result<NodeStats> {
+    let mut stats = NodeStats::default();
     let mut options = MqttOptions::new(format!("bench-{node}"), mqtt.0, mqtt.1);
     options
         .set_clean_session(false)
@@ -75,6 +90,7 @@ async fn sim_node(node: NodeId, events: u64, mqtt: (String, u16)) -> anyhow::Res
                     match env.message {
                         Message::Ack { applied_seq } => sender.on_ack(applied_seq, now())?,
                         Message::ResendRequest { from_seq } => {
+                            stats.resend_requests += 1;
                             sender.on_resend_request(from_seq, now())?
                         }
                         _ => {}
@@ -84,8 +100,15 @@ async fn sim_node(node: NodeId, events: u64, mqtt: (String, u16)) -> anyhow::Res
             Ok(_) => {}
             Err(e) => return Err(e).context("sim node connection"),
         }
+        if sender
+            .poll_timeout()
+            .is_some_and(|deadline| now() >= deadline)
+        {
+            stats.ack_timeouts += 1;
+        }
         sender.handle_timeout(now());
         while let Some(range) = sender.poll_transmit(now()) {
+            stats.batches_sent += 1;
             let batch: Vec<Event> = (range.first..=range.last)
                 .map(|s| receipt(&node, s))
                 .collect::<anyhow::Result<_>>()?;
@@ -94,7 +117,7 @@ async fn sim_node(node: NodeId, events: u64, mqtt: (String, u16)) -> anyhow::Res
         }
         let _ = sender.take_prune();
         if sender.acked() == events {
-            return Ok(());
+            return Ok(stats);
         }
     }
 }
@@ -105,11 +128,15 @@ async fn ingest(
     dir: &std::path::Path,
     broker: &Mosquitto,
 ) -> anyhow::Result<(u64, Duration)> {
-    let hub = HubNode::start(hub_config(
+    let mut config = hub_config(
         &dir.join(format!("hub-{nodes}")),
         &broker.addr().to_string(),
-    )?)
-    .await?;
+    )?;
+    // Each run's hub is a new hub: under the shared test client id it would resume the previous
+    // run's persistent session and get that run's unreleased batches (gaps for nodes it never
+    // saw, and resend requests to nodes that are gone).
+    config.mqtt.client_id = format!("stockpost-hub-bench-{nodes}");
+    let hub = HubNode::start(config).await?;
     // Let the hub subscribe before the nodes publish.
     while !hub
         .mqtt_counters
@@ -119,27 +146,69 @@ async fn ingest(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
+    // A production hub knows its nodes (master data for allocation), so the rules see every
+    // node on every order-relevant event: register them the way `PUT /nodes/{node}` does.
+    let ids: Vec<NodeId> = (0..nodes)
+        .map(|i| NodeId::new(format!("BENCH-{nodes}-{i}")))
+        .collect::<Result<_, _>>()?;
+    for (i, node) in ids.iter().enumerate() {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        hub.ingest
+            .tx
+            .send(IngestRequest::Api {
+                op: ApiOp::PutNode(
+                    node.clone(),
+                    NodeMaster {
+                        name: format!("bench node {i}"),
+                        priority: u32::try_from(i)?,
+                        active: true,
+                        cutoff_ms_of_day: None,
+                    },
+                ),
+                actor: Actor {
+                    name: "bench".into(),
+                    role: Role::Admin,
+                },
+                reply,
+            })
+            .await
+            .map_err(|_| anyhow::anyhow!("the hub's ingest stopped"))?;
+        answer
+            .await?
+            .map_err(|e| anyhow::anyhow!("registering {node}: {e:?}"))?;
+    }
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for i in 0..nodes {
-        let node = NodeId::new(format!("BENCH-{nodes}-{i}"))?;
+    for node in ids {
         tasks.push(tokio::spawn(sim_node(
             node,
             per_node,
             ("127.0.0.1".into(), broker.port()),
         )));
     }
+    let mut stats = NodeStats::default();
     for t in tasks {
-        t.await??;
+        let s = t.await??;
+        stats.resend_requests += s.resend_requests;
+        stats.ack_timeouts += s.ack_timeouts;
+        stats.batches_sent += s.batches_sent;
     }
     let elapsed = started.elapsed();
     let total = per_node * nodes as u64;
-    let applied = hub
-        .ingest
-        .counters
-        .events_applied
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let c = &hub.ingest.counters;
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    let applied = load(&c.events_applied);
     anyhow::ensure!(applied == total, "hub applied {applied} of {total}");
+    eprintln!(
+        "  {nodes} node(s): nodes sent {} batches, got {} resend requests, {} ack timeouts fired; hub: {} commits, {} duplicate batches, {} gap batches, {} quarantined",
+        stats.batches_sent,
+        stats.resend_requests,
+        stats.ack_timeouts,
+        load(&c.commits),
+        load(&c.duplicate_batches),
+        load(&c.gap_batches),
+        load(&c.quarantined),
+    );
     hub.stop().await;
     Ok((total, elapsed))
 }
@@ -171,11 +240,9 @@ async fn catch_up(
     let recorded = recording.elapsed();
     agent.stop().await;
     // Back online: same store, pointed at the broker with a hub behind it.
-    let hub = HubNode::start(hub_config(
-        &dir.join("catchup-hub"),
-        &broker.addr().to_string(),
-    )?)
-    .await?;
+    let mut config = hub_config(&dir.join("catchup-hub"), &broker.addr().to_string())?;
+    config.mqtt.client_id = "stockpost-hub-bench-catch-up".into();
+    let hub = HubNode::start(config).await?;
     while !hub
         .mqtt_counters
         .connected
@@ -256,6 +323,13 @@ async fn raw_mosquitto(messages: u64, broker: &Mosquitto) -> anyhow::Result<Dura
 fn main() -> anyhow::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let catch_up_only = std::env::args().any(|a| a == "--catch-up-only");
+    let args: Vec<String> = std::env::args().collect();
+    let only_nodes: Option<usize> = args
+        .iter()
+        .position(|a| a == "--nodes")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse())
+        .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -272,6 +346,17 @@ fn main() -> anyhow::Result<()> {
                 recorded.as_secs_f64(),
                 elapsed.as_secs_f64(),
                 100_000.0 / elapsed.as_secs_f64()
+            );
+            return anyhow::Ok(());
+        }
+        if let Some(nodes) = only_nodes {
+            let total_events = if quick { 20_000 } else { 200_000 };
+            let per_node = total_events / nodes as u64;
+            let (total, elapsed) = ingest(nodes, per_node, dir.path(), &broker).await?;
+            println!(
+                "| hub ingest, {nodes} simulated node(s), durable at the hub | {total} | {:.2} s | {:.0} events/s |",
+                elapsed.as_secs_f64(),
+                total as f64 / elapsed.as_secs_f64()
             );
             return anyhow::Ok(());
         }
