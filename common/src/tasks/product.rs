@@ -38,18 +38,27 @@ pub(crate) fn year_of(now_ms: i64) -> u16 {
 
 /// Resolves a product scan: GTIN → item and pack level; lot (10), serial (21), expiry (17) or
 /// best-before (15) captured, and required where the item is controlled.
+///
+/// A logistic label without a GTIN (01) of its own names its contents instead: the GTIN of the
+/// trade items it holds (02) and how many of them (37), e.g. a pallet label's
+/// `(02)19501101530000(37)40(10)LOT7`. One such scan counts all of them: its pack is that
+/// many of the (02) GTIN's pack level (so `Q:2` after it means two such labelled units).
 pub(crate) fn resolve_product(
     view: &dyn LocalView,
     scan: &ScanData,
     now_ms: i64,
 ) -> Result<Scanned, StepError> {
-    let Some(text) = scan.gtin() else {
-        return err(
-            ErrorCode::UnknownBarcode,
-            "This barcode is not a product barcode: scan the item's GTIN barcode",
-        );
+    let (text, count) = match (scan.gtin(), scan.ai("02")) {
+        (Some(gtin), _) => (gtin.to_string(), None),
+        (None, Some(contents)) => (contents.value, Some(count_of(scan)?)),
+        (None, None) => {
+            return err(
+                ErrorCode::UnknownBarcode,
+                "This barcode is not a product barcode: scan the item's GTIN barcode",
+            )
+        }
     };
-    let gtin = Gtin::new(text)
+    let gtin = Gtin::new(text.as_str())
         .map_err(|e| StepError::new(ErrorCode::UnknownBarcode, format!("Unreadable GTIN: {e}")))?;
     let Some((item, pack)) = view.item_by_gtin(&gtin) else {
         return err(
@@ -99,8 +108,20 @@ pub(crate) fn resolve_product(
             ),
         );
     }
+    let per_pack = match count {
+        None => pack.qty_per_pack.get(),
+        Some(_) if item.tracking == Tracking::Serial => {
+            return err(
+                ErrorCode::SerialQuantity,
+                format!("{sku} is serial-controlled: scan each unit's serial (21), not the label's count (37)"),
+            )
+        }
+        Some(n) => pack.qty_per_pack.get().checked_mul(n).ok_or_else(|| {
+            StepError::new(ErrorCode::InvalidQuantity, "The label's count (37) is too large")
+        })?,
+    };
     Ok(Scanned {
-        per_pack: pack.qty_per_pack.get(),
+        per_pack,
         gtin,
         stock: StockRef {
             sku,
@@ -109,6 +130,31 @@ pub(crate) fn resolve_product(
             expiry,
         },
     })
+}
+
+/// The count of trade items (37) on a label that names its contents by (02).
+fn count_of(scan: &ScanData) -> Result<Dec, StepError> {
+    let Some(element) = scan.ai("37") else {
+        return err(
+            ErrorCode::UnknownBarcode,
+            "This label names its contents (02) but not how many (37): scan the item's own barcode",
+        );
+    };
+    element
+        .value
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .and_then(|n| Dec::from_int(i64::from(n)).ok())
+        .ok_or_else(|| {
+            StepError::new(
+                ErrorCode::InvalidQuantity,
+                format!(
+                    "The label's count (37) {:?} is not a whole number of items above 0",
+                    element.value
+                ),
+            )
+        })
 }
 
 fn bad_id(e: crate::domain::IdError) -> StepError {

@@ -131,3 +131,50 @@ fn a_blind_receipt_without_a_dock_asks_for_the_receiving_location() {
     let ev = v.ok("L:DOCK-1");
     assert_eq!(ev.len(), 1);
 }
+
+#[test]
+fn a_label_naming_its_contents_by_02_and_37_receives_that_many_in_one_scan() {
+    let mut dr = asn();
+    // A pallet label: (02) the mug case GTIN (12 each), (37) two cases.
+    dr.ok(&format!("]C102{}372", mug_case()));
+    let ev = dr.ok("C:CONFIRM");
+    let EventBody::Receive { stock, qty, .. } = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(stock.sku, sku("MUG-BLUE"));
+    assert_eq!(*qty, q("24"));
+    // Lot and expiry on the same label are captured as on an item barcode.
+    dr.ok(&format!("]C102{}17271231372\u{1d}10L9", pill_each()));
+    let ev = dr.ok("C:CONFIRM");
+    let EventBody::Receive { stock, qty, .. } = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(stock.lot, Some(Lot::new("L9").unwrap()));
+    assert_eq!(*qty, q("2"));
+}
+
+#[test]
+fn a_contents_label_without_a_count_or_with_a_zero_count_is_refused() {
+    let mut dr = asn();
+    let no_count = dr.rejected(&format!("]C102{}", mug_case()), ErrorCode::UnknownBarcode);
+    assert!(no_count.contains("(37)"), "{no_count}");
+    let zero = dr.rejected(
+        &format!("]C102{}370", mug_case()),
+        ErrorCode::InvalidQuantity,
+    );
+    assert!(zero.contains("(37)"), "{zero}");
+}
+
+#[test]
+fn a_contents_label_of_a_serial_controlled_item_asks_for_each_serial() {
+    let mut dr = Driver::new(world(), "hh-1", &[TaskKind::Receive]);
+    dr.ok("U:op-1");
+    dr.rejected(
+        &format!("]C102{}375", phone_each()),
+        ErrorCode::SerialRequired,
+    );
+    dr.rejected(
+        &format!("]C102{}375\u{1d}21SN-1", phone_each()),
+        ErrorCode::SerialQuantity,
+    );
+}
