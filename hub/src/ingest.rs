@@ -326,19 +326,7 @@ pub fn load_state(store: &HubStore, settings: &Settings) -> Result<HubState, Hub
             d.pending.insert(seq, item);
         }
     }
-    store.for_each_event(|e| {
-        if matches!(
-            e.event.body,
-            stockpost_common::domain::EventBody::CountResult { .. }
-                | stockpost_common::domain::EventBody::ReturnReceive { .. }
-                | stockpost_common::domain::EventBody::Disposition { .. }
-        ) {
-            if ops.kpi_events.len() >= 100_000 {
-                ops.kpi_events.pop_front();
-            }
-            ops.kpi_events.push_back(e.event);
-        }
-    })?;
+    load_kpi_events(store, &mut ops)?;
     ops.next_exception = store.counter("next_exception")?.unwrap_or(1);
     ops.next_adjustment = store.counter("next_adjustment")?.unwrap_or(1);
     ops.next_audit = store.counter("next_audit")?.unwrap_or(1);
@@ -351,6 +339,45 @@ pub fn load_state(store: &HubStore, settings: &Settings) -> Result<HubState, Hub
         next_quarantine: loaded.next_quarantine,
         ops,
     })
+}
+
+/// Loads the events the KPIs read. Stores written before the `kpi_events` tree existed have no
+/// `kpi_window` mark: their window is built once from every stored event and written down.
+fn load_kpi_events(store: &HubStore, ops: &mut Ops) -> Result<(), HubStoreError> {
+    use stockpost_common::domain::EventBody;
+    if store.counter("kpi_window")?.is_some() {
+        let rows = store.load_all::<Event>("kpi_events")?;
+        ops.kpi_first_key = rows.first().map_or(0, |(k, _)| id_of(k));
+        ops.kpi_events = rows.into_iter().map(|(_, e)| e).collect();
+        return Ok(());
+    }
+    let mut window = std::collections::VecDeque::new();
+    store.for_each_event(|e| {
+        if matches!(
+            e.event.body,
+            EventBody::CountResult { .. }
+                | EventBody::ReturnReceive { .. }
+                | EventBody::Disposition { .. }
+        ) {
+            if window.len() >= crate::ops::KPI_EVENTS {
+                window.pop_front();
+            }
+            window.push_back(e.event);
+        }
+    })?;
+    let mut batch = WriteBatch::new();
+    for (key, event) in (0u64..).zip(window.iter()) {
+        batch.put(
+            "kpi_events",
+            key.to_be_bytes().to_vec(),
+            encode("kpi_events", event)?,
+        );
+    }
+    batch.put("meta", b"kpi_window".to_vec(), 1u64.to_be_bytes().to_vec());
+    store.commit(batch)?;
+    ops.kpi_first_key = 0;
+    ops.kpi_events = window;
+    Ok(())
 }
 
 /// Loads the state and starts the writer thread. Outgoing work goes to `out` (bounded).

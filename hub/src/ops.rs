@@ -183,7 +183,7 @@ pub struct Now {
 }
 
 /// Most events kept in memory for the KPIs (counts and returns).
-const KPI_EVENTS: usize = 100_000;
+pub const KPI_EVENTS: usize = 100_000;
 
 /// The business state. See the module docs.
 #[derive(Debug, Default)]
@@ -207,8 +207,11 @@ pub struct Ops {
     pub returns: BTreeMap<DocRef, DocRecord>,
     /// Downlinks per node.
     pub downlink: BTreeMap<NodeId, Downlink>,
-    /// Events the KPIs read (count results, returns, dispositions).
+    /// Events the KPIs read (count results, returns, dispositions): the newest
+    /// [`KPI_EVENTS`], also kept in the `kpi_events` tree so a start does not read every event.
     pub kpi_events: VecDeque<Event>,
+    /// The `kpi_events` tree key of `kpi_events.front()` (keys are contiguous after it).
+    pub kpi_first_key: u64,
     /// Counters (persisted in `meta`).
     pub next_exception: u64,
     /// Next adjustment id.
@@ -843,7 +846,15 @@ impl Ops {
         ) {
             if self.kpi_events.len() >= KPI_EVENTS {
                 self.kpi_events.pop_front();
+                batch.delete("kpi_events", self.kpi_first_key.to_be_bytes().to_vec());
+                self.kpi_first_key += 1;
             }
+            let key = self.kpi_first_key + self.kpi_events.len() as u64;
+            batch.put(
+                "kpi_events",
+                key.to_be_bytes().to_vec(),
+                encode("kpi_events", event)?,
+            );
             self.kpi_events.push_back(event.clone());
         }
         if matches!(

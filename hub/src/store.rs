@@ -41,6 +41,7 @@ pub const TREES: &[&str] = &[
     "returns",
     "webhook_outbox",
     "webhook_dead",
+    "kpi_events",
 ];
 
 const PAGE: usize = 5_000;

@@ -1053,3 +1053,63 @@ async fn a_webhook_pending_at_a_hub_restart_is_delivered_after_it_with_the_same_
     );
     hub.stop().await;
 }
+
+fn count_result(location: &str, sku: &str, counted: &str, expected: &str) -> EventBody {
+    EventBody::CountResult {
+        location: LocationCode::new(location).unwrap(),
+        stock: StockRef::plain(Sku::new(sku).unwrap()),
+        status: StockStatus::Available,
+        counted: NonNegQty::from_str(counted).unwrap(),
+        expected: NonNegQty::from_str(expected).unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kpis_after_a_restart_come_from_the_stored_kpi_window_and_an_older_store_builds_it_once(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, api) = start(dir.path(), "").await;
+    master_data(&api, &[("DC-EAST", 1)], "MUG").await;
+    inject(
+        &hub,
+        "DC-EAST",
+        vec![
+            receive("A-01", "MUG", "5"),
+            count_result("A-01", "MUG", "5", "5"),
+            count_result("A-01", "MUG", "4", "5"),
+        ],
+    )
+    .await
+    .unwrap();
+    let kpis = |api: Api| async move {
+        let k = api.ok("GET", "/api/v1/kpis", VIEWER, None).await.unwrap();
+        (k["counts"].clone(), k["inventory_accuracy"].clone())
+    };
+    let before = kpis(api.clone()).await;
+    assert_eq!(before.0, 2, "{before:?}");
+    hub.stop().await;
+
+    let (hub, api) = start(dir.path(), "").await;
+    assert_eq!(kpis(api.clone()).await, before);
+    hub.stop().await;
+
+    // A store from before the window was kept: no mark, no window.
+    {
+        let config = hub_config_with_api(dir.path(), NO_BROKER, "").unwrap();
+        let (store, _) = stockpost_hub::store::HubStore::open(&config).unwrap();
+        let mut batch = stockpost_store::WriteBatch::new();
+        batch.delete("meta", b"kpi_window".to_vec());
+        for key in 0u64..2 {
+            batch.delete("kpi_events", key.to_be_bytes().to_vec());
+        }
+        store.commit(batch).unwrap();
+        assert_eq!(store.count("kpi_events").unwrap(), 0);
+    }
+    let (hub, api) = start(dir.path(), "").await;
+    assert_eq!(kpis(api.clone()).await, before);
+    hub.stop().await;
+    let config = hub_config_with_api(dir.path(), NO_BROKER, "").unwrap();
+    let (store, _) = stockpost_hub::store::HubStore::open(&config).unwrap();
+    assert_eq!(store.count("kpi_events").unwrap(), 2);
+    assert_eq!(store.counter("kpi_window").unwrap(), Some(1));
+}
