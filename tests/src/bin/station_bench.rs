@@ -4,6 +4,8 @@
 //!    product scan, C:CONFIRM, …); reports p50/p99/max latency of the HTTP round trip.
 //! 2. Saturated: 32 stations as fast as they can; reports durable steps/s (group commit).
 //!
+//! Each operator keeps one HTTP/1.1 keep-alive connection (reqwest), as a handheld's browser does.
+//!
 //! Run: `cargo run --release -p stockpost-tests --bin station_bench [-- --seconds 10]`.
 
 use anyhow::Context;
@@ -29,7 +31,23 @@ async fn operator(
     until: Instant,
     latencies: Arc<Mutex<Vec<Duration>>>,
 ) -> anyhow::Result<u64> {
-    agent.ok(&station, "U:op-1").await?;
+    // One keep-alive connection per operator, as a handheld's browser keeps one open.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let url = format!("http://{}/api/v1/stations/{station}/scan", agent.addr);
+    let scan = |data: String| {
+        let request = client
+            .post(&url)
+            .json(&serde_json::json!({ "data": data }));
+        async move {
+            let answer: serde_json::Value = request.send().await?.error_for_status()?.json().await?;
+            anyhow::ensure!(answer["accepted"] == true, "refused: {answer}");
+            Ok::<_, anyhow::Error>(())
+        }
+    };
+    scan("U:op-1".to_string()).await?;
     let mut steps = 0u64;
     let mut tick = interval.map(tokio::time::interval);
     let payloads = [mug(), "C:CONFIRM".to_string()];
@@ -40,7 +58,7 @@ async fn operator(
             t.tick().await;
         }
         let start = Instant::now();
-        agent.ok(&station, &payloads[i % 2]).await?;
+        scan(payloads[i % 2].clone()).await?;
         local.push(start.elapsed());
         i += 1;
         steps += 1;
