@@ -2,12 +2,13 @@
 //! in-memory state (no copy per scan: lookups go through the GTIN, place and SKU indexes).
 
 use crate::writer::AgentState;
+use stockpost_common::domain::TaskId;
 use stockpost_common::domain::{
     Dec, Gtin, Item, ItemGtin, LocationCode, LocationInfo, NodeId, Place, Sku, StockRef,
     StockStatus,
 };
 use stockpost_common::ledger::StockKey;
-use stockpost_common::tasks::{LocalView, TaskRecord};
+use stockpost_common::tasks::{LocalView, TaskRecord, TaskStatus};
 
 impl LocalView for AgentState {
     fn node(&self) -> &NodeId {
@@ -83,11 +84,14 @@ impl LocalView for AgentState {
             .collect()
     }
 
-    fn open_tasks(&self) -> Vec<TaskRecord> {
+    fn open_tasks(&self) -> Vec<&TaskRecord> {
         self.tasks
             .values()
             .filter(|r| r.progress.status.is_open())
-            .cloned()
             .collect()
+    }
+
+    fn task_status(&self, id: &TaskId) -> Option<TaskStatus> {
+        self.tasks.get(id).map(|r| r.progress.status)
     }
 }

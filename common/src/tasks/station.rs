@@ -15,6 +15,7 @@ use crate::domain::{
 use crate::scale::WeightReading;
 use crate::scan_payload::{Command, StationPayload};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// How a station is set up (agent.toml `[[stations]]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -488,6 +489,7 @@ impl Station {
                 .open_tasks()
                 .into_iter()
                 .find(|r| r.spec.id == other)
+                .cloned()
                 .ok_or_else(|| StepError::new(ErrorCode::NoTask, "That task is gone"))?;
             self.release(updates);
             self.start(ctx, record)?;
@@ -534,7 +536,7 @@ impl Station {
                     .find(|r| names_task(ctx.view, r, payload));
                 match found {
                     Some(record) => {
-                        self.start(ctx, record)?;
+                        self.start(ctx, record.into_owned())?;
                         self.run_flow(ctx, input, updates)
                     }
                     None if matches!(payload, Some(StationPayload::Container(_))) => err(
@@ -558,19 +560,21 @@ impl Station {
     }
 
     /// Tasks this station could take, best first (priority high first, then due time, then id).
-    fn candidates(
+    /// Borrowed from the view: only the task a station starts is copied.
+    fn candidates<'v>(
         &self,
-        view: &dyn LocalView,
+        view: &'v dyn LocalView,
         exclude: &[TaskId],
         extra: &[TaskSpec],
-    ) -> Vec<TaskRecord> {
-        let mut all = view.open_tasks();
+    ) -> Vec<Cow<'v, TaskRecord>> {
+        let mut all: Vec<Cow<'v, TaskRecord>> =
+            view.open_tasks().into_iter().map(Cow::Borrowed).collect();
         for spec in extra {
             if !all.iter().any(|r| r.spec.id == spec.id) {
-                all.push(TaskRecord::open(spec.clone()));
+                all.push(Cow::Owned(TaskRecord::open(spec.clone())));
             }
         }
-        let mut list: Vec<TaskRecord> = all
+        let mut list: Vec<Cow<'v, TaskRecord>> = all
             .into_iter()
             .filter(|r| self.config.takes(r.spec.kind))
             .filter(|r| {
@@ -626,7 +630,7 @@ impl Station {
         }
         for record in list {
             // A task whose data cannot be worked is left for a supervisor.
-            if self.start(ctx, record).is_ok() {
+            if self.start(ctx, record.into_owned()).is_ok() {
                 return Ok(());
             }
         }
@@ -784,7 +788,7 @@ pub(crate) fn other_task_named(
                 .is_none_or(|s| s == &ctx.config.id)
         })
         .find(|r| names_task(ctx.view, r, Some(payload)))
-        .map(|r| r.spec.id)
+        .map(|r| r.spec.id.clone())
 }
 
 fn step_flow(ctx: &mut Ctx<'_>, work: &mut Work, input: FlowInput<'_>) -> Result<(), StepError> {

@@ -31,15 +31,12 @@ pub trait LocalView {
     fn stock_at(&self, place: &Place) -> Vec<(StockRef, StockStatus, Dec)>;
     /// Every non-zero balance of an item at a location: location, stock, status, quantity.
     fn stock_of(&self, sku: &Sku) -> Vec<(LocationCode, StockRef, StockStatus, Dec)>;
-    /// Open and in-progress tasks.
-    fn open_tasks(&self) -> Vec<TaskRecord>;
+    /// Open and in-progress tasks, borrowed: choosing one must not copy them all (a node can
+    /// hold thousands).
+    fn open_tasks(&self) -> Vec<&TaskRecord>;
     /// The status of a task, when known (used to notice a task cancelled while being worked).
-    fn task_status(&self, id: &TaskId) -> Option<TaskStatus> {
-        self.open_tasks()
-            .into_iter()
-            .find(|r| &r.spec.id == id)
-            .map(|r| r.progress.status)
-    }
+    /// Runs on every step: implement it as a direct lookup.
+    fn task_status(&self, id: &TaskId) -> Option<TaskStatus>;
 }
 
 /// An in-memory [`LocalView`]: master data in maps, stock in a [`Ledger`], tasks in a map.
@@ -122,6 +119,7 @@ impl InMemoryView {
         self.open_tasks()
             .into_iter()
             .filter(|r| r.spec.kind == kind)
+            .cloned()
             .collect()
     }
 
@@ -254,11 +252,10 @@ impl LocalView for InMemoryView {
         self.tasks.get(id).map(|r| r.progress.status)
     }
 
-    fn open_tasks(&self) -> Vec<TaskRecord> {
+    fn open_tasks(&self) -> Vec<&TaskRecord> {
         self.tasks
             .values()
             .filter(|r| r.progress.status.is_open())
-            .cloned()
             .collect()
     }
 }

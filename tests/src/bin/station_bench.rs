@@ -38,11 +38,10 @@ async fn operator(
         .build()?;
     let url = format!("http://{}/api/v1/stations/{station}/scan", agent.addr);
     let scan = |data: String| {
-        let request = client
-            .post(&url)
-            .json(&serde_json::json!({ "data": data }));
+        let request = client.post(&url).json(&serde_json::json!({ "data": data }));
         async move {
-            let answer: serde_json::Value = request.send().await?.error_for_status()?.json().await?;
+            let answer: serde_json::Value =
+                request.send().await?.error_for_status()?.json().await?;
             anyhow::ensure!(answer["accepted"] == true, "refused: {answer}");
             Ok::<_, anyhow::Error>(())
         }
