@@ -143,6 +143,9 @@ pub(crate) fn step(
     }
 }
 
+/// How many of its newest lines a blind receipt's task record keeps.
+pub const MAX_BLIND_LINES: usize = 100;
+
 /// The notice line for `stock`: the first open line that matches it.
 fn line_for(record: &TaskRecord, stock: &StockRef) -> Option<usize> {
     (0..record.spec.lines.len()).find(|i| {
@@ -248,6 +251,14 @@ fn commit(ctx: &mut Ctx<'_>, record: &mut TaskRecord, s: &mut State) -> Result<(
                     .map_err(|e| StepError::new(ErrorCode::InvalidQuantity, e.to_string()))?,
                 closed: true,
             });
+            // A dock can receive blind all shift on one task: its record (stored and sent to
+            // the station with every step) keeps the newest lines; every receipt is an event.
+            if record.spec.lines.len() > MAX_BLIND_LINES {
+                record.spec.lines.remove(0);
+                if record.progress.lines.len() > MAX_BLIND_LINES {
+                    record.progress.lines.remove(0);
+                }
+            }
         } else if let Some(i) = line_for(record, &stock) {
             record.add_done(i, q, false).ok_or_else(|| {
                 StepError::new(ErrorCode::InvalidQuantity, "That quantity is too large")

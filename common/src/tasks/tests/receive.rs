@@ -178,3 +178,31 @@ fn a_contents_label_of_a_serial_controlled_item_asks_for_each_serial() {
         ErrorCode::SerialQuantity,
     );
 }
+
+#[test]
+fn a_blind_receipt_worked_all_shift_keeps_its_newest_lines_and_records_every_receipt() {
+    use crate::tasks::receive::MAX_BLIND_LINES;
+    let mut dr = Driver::new(world(), "hh-1", &[TaskKind::Receive]);
+    dr.ok("U:op-1");
+    let mut receipts = 0;
+    for i in 0..(MAX_BLIND_LINES + 20) {
+        dr.ok(&mug_each());
+        dr.ok(&format!("Q:{}", i + 1));
+        receipts += dr
+            .ok("C:CONFIRM")
+            .iter()
+            .filter(|e| matches!(e, EventBody::Receive { .. }))
+            .count();
+    }
+    assert_eq!(receipts, MAX_BLIND_LINES + 20);
+    let record = &dr.station.work().unwrap().record;
+    assert_eq!(record.spec.lines.len(), MAX_BLIND_LINES);
+    assert_eq!(record.progress.lines.len(), MAX_BLIND_LINES);
+    // The newest line is the last receipt; the oldest kept is receipt 21.
+    assert_eq!(
+        record.spec.lines.last().unwrap().qty,
+        q(&format!("{}", MAX_BLIND_LINES + 20))
+    );
+    assert_eq!(record.spec.lines[0].qty, q("21"));
+    assert_eq!(record.progress.spawned as usize, MAX_BLIND_LINES + 20);
+}
