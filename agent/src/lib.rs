@@ -5,6 +5,7 @@
 //! durably with its outbox entry, the MQTT link, devices and the local HTTP API.
 
 pub mod bootstrap;
+pub mod catalog;
 pub mod config;
 pub mod devices;
 pub mod diagnostics;
@@ -12,5 +13,6 @@ pub mod http;
 pub mod link;
 pub mod node;
 pub mod stations;
+pub mod stock_index;
 pub mod store;
 pub mod writer;

@@ -8,6 +8,9 @@
 //! - `balances`: postcard `StockKey` → postcard `Dec` (the local stock view).
 //! - `totals`: postcard `(NodeId, Sku)` → postcard `Totals`.
 //! - `locations`: location code → postcard `LocationInfo`; `items`: sku → postcard `Item`.
+//! - `gtins`: 14-digit GTIN → sku, the index of `items` by every pack level's GTIN, written in the
+//!   same batch as the item (`crate::catalog`). A store made before the index existed has no meta
+//!   `gtin_index`; the first load builds the index from `items` and sets it.
 //! - `tasks`: task id → JSON `TaskRecord` (spec + progress); `stations`: station id → JSON
 //!   `Station` (operator, current task and flow). Owned by the station runtime, written in the
 //!   same batch as the step's events. JSON because these types use serde attributes postcard
@@ -16,9 +19,9 @@
 
 use crate::config::AgentConfig;
 use std::ops::Bound;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use stockpost_common::domain::{Event, Item, LocationCode, LocationInfo, NodeId, Sku};
+use stockpost_common::domain::{Event, Gtin, Item, LocationCode, LocationInfo, NodeId, Sku};
 use stockpost_common::ledger::{Ledger, StockKey, Totals};
 use stockpost_common::tasks::{Station, TaskRecord};
 use stockpost_store::{Backend, ScanOrder, Store, StoreConfig, StoreError, WriteBatch};
@@ -31,6 +34,7 @@ pub const TREES: &[&str] = &[
     "totals",
     "locations",
     "items",
+    "gtins",
     "tasks",
     "stations",
     "print_spool",
@@ -84,8 +88,6 @@ pub struct Loaded {
     pub down_applied: u64,
     /// A hub snapshot seeded this store.
     pub bootstrapped: bool,
-    /// Item master data.
-    pub items: Vec<Item>,
     /// Every stored task (open and finished).
     pub tasks: Vec<TaskRecord>,
     /// Stored station states by station id.
@@ -97,6 +99,25 @@ pub struct Loaded {
 pub struct AgentStore {
     store: Arc<dyn Store>,
 }
+
+/// The key of a GTIN in the `gtins` tree: its 14 digits.
+pub fn gtin_key(gtin: &Gtin) -> Vec<u8> {
+    gtin.as_str().as_bytes().to_vec()
+}
+
+/// Adds the `gtins` index entries of `item` to `batch` (every pack level points to its SKU).
+pub fn put_gtins(batch: &mut WriteBatch, item: &Item) {
+    for g in &item.gtins {
+        batch.put(
+            "gtins",
+            gtin_key(&g.gtin),
+            item.sku.as_str().as_bytes().to_vec(),
+        );
+    }
+}
+
+/// Writes per commit while building the GTIN index of an older store.
+const GTIN_INDEX_BATCH: usize = 20_000;
 
 /// Encodes a u64 key.
 pub fn seq_key(seq: u64) -> [u8; 8] {
@@ -146,14 +167,11 @@ impl AgentStore {
         } else {
             Backend::Sled
         };
-        let mut sc = StoreConfig::new(backend, config.data_dir.join("store"));
-        sc.sled.cache_bytes = config.store.cache_bytes;
-        sc.redb.cache_bytes = usize::try_from(config.store.cache_bytes).unwrap_or(usize::MAX);
-        // The step writer groups commits itself (it must keep outbox order), so the store's
-        // own group committer would only add a thread hop.
-        sc.group_commit.enabled = false;
-        sc.limits.max_value_bytes = 256 * 1024;
-        sc.limits.max_batch_ops = MAX_BATCH_OPS;
+        let sc = store_config(
+            backend,
+            &config.data_dir.join("store"),
+            config.store.cache_bytes,
+        );
         let opened = stockpost_store::open_store_reporting(&sc, TREES)?;
         Ok((
             Self {
@@ -161,6 +179,14 @@ impl AgentStore {
             },
             opened.quarantined,
         ))
+    }
+
+    /// Opens (or creates) a redb store in `dir` with the agent's trees and limits (tests).
+    pub fn open_dir(dir: &Path) -> Result<Self> {
+        let sc = store_config(Backend::Redb, dir, 16 * 1024 * 1024);
+        Ok(Self {
+            store: Arc::from(stockpost_store::open_store(&sc, TREES)?),
+        })
     }
 
     /// Wraps an already open store (tests).
@@ -212,14 +238,131 @@ impl AgentStore {
         }
     }
 
-    /// Loads everything the agent keeps in memory.
+    /// Every entry of `tree` in key order, decoded by `f`, read page by page as the iterator is
+    /// consumed. The first error ends it and is left in `failed`.
+    pub fn entries<'a, T: 'a>(
+        &'a self,
+        tree: &'a str,
+        failed: &'a mut Option<AgentStoreError>,
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<T> + 'a,
+    ) -> impl Iterator<Item = T> + 'a {
+        let mut page: std::vec::IntoIter<stockpost_store::KvPair> = Vec::new().into_iter();
+        let mut after: Option<Vec<u8>> = None;
+        let mut done = false;
+        std::iter::from_fn(move || loop {
+            if let Some((k, v)) = page.next() {
+                if page.len() == 0 {
+                    after = Some(k.clone());
+                }
+                match f(&k, &v) {
+                    Ok(item) => return Some(item),
+                    Err(e) => {
+                        *failed = Some(e);
+                        done = true;
+                        page = Vec::new().into_iter();
+                        return None;
+                    }
+                }
+            }
+            if done {
+                return None;
+            }
+            let start = match &after {
+                Some(k) => Bound::Excluded(k.as_slice()),
+                None => Bound::Unbounded,
+            };
+            match self
+                .store
+                .scan_range(tree, start, Bound::Unbounded, PAGE, ScanOrder::Ascending)
+            {
+                Ok(rows) => {
+                    done = rows.len() < PAGE;
+                    if rows.is_empty() {
+                        return None;
+                    }
+                    page = rows.into_iter();
+                }
+                Err(e) => {
+                    *failed = Some(e.into());
+                    done = true;
+                    return None;
+                }
+            }
+        })
+    }
+
+    /// The item with `sku`, if stored.
+    pub fn item(&self, sku: &Sku) -> Result<Option<Item>> {
+        self.store
+            .get("items", sku.as_str().as_bytes())?
+            .map(|v| decode("items", &v))
+            .transpose()
+    }
+
+    /// The SKU the `gtins` index gives for `gtin`.
+    pub fn sku_by_gtin(&self, gtin: &Gtin) -> Result<Option<Sku>> {
+        let Some(v) = self.store.get("gtins", &gtin_key(gtin))? else {
+            return Ok(None);
+        };
+        std::str::from_utf8(&v)
+            .ok()
+            .and_then(|s| Sku::new(s).ok())
+            .map(Some)
+            .ok_or(AgentStoreError::Decode {
+                tree: "gtins",
+                reason: "value is not a SKU".into(),
+            })
+    }
+
+    /// How many entries `tree` holds (scans it).
+    pub fn count(&self, tree: &str) -> Result<u64> {
+        let mut n = 0u64;
+        self.for_each(tree, |_, _| {
+            n += 1;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
+    /// Builds the `gtins` index from `items` when the store predates it (meta `gtin_index`
+    /// unset), in commits of a bounded size, and then sets the mark. Items are indexed in SKU
+    /// order, so a GTIN two items claim points to the later SKU, as the in-memory map built
+    /// from a full load did. Idempotent: an interrupted build is simply done again.
+    pub fn ensure_gtin_index(&self) -> Result<()> {
+        if self.meta("gtin_index")? != 0 {
+            return Ok(());
+        }
+        let mut batch = WriteBatch::new();
+        let mut indexed = 0u64;
+        self.for_each("items", |_, v| {
+            let item: Item = decode("items", v)?;
+            put_gtins(&mut batch, &item);
+            indexed += 1;
+            if batch.len() >= GTIN_INDEX_BATCH {
+                self.commit(std::mem::take(&mut batch))?;
+            }
+            Ok(())
+        })?;
+        put_meta(&mut batch, "gtin_index", 1);
+        self.commit(batch)?;
+        if indexed > 0 {
+            tracing::info!(items = indexed, "built the GTIN index of an older store");
+        }
+        Ok(())
+    }
+
+    /// Loads what the agent keeps in memory: the stock view, tasks and stations (items stay in
+    /// the store, see `crate::catalog`).
     pub fn load(&self, node: &NodeId) -> Result<Loaded> {
+        self.ensure_gtin_index()?;
         let head = self.meta("head")?;
         let acked = self.meta("acked")?;
         let down_applied = self.meta("down_applied")?;
         let bootstrapped = self.meta("bootstrapped")? != 0;
-        let mut locations = Vec::new();
-        self.for_each("locations", |k, v| {
+        // The ledger is built straight from the store's pages: no copy of the whole view is
+        // held beside it while it is built (that doubled the memory at start).
+        let (mut locations_failed, mut balances_failed, mut totals_failed) = (None, None, None);
+        let locations = self.entries("locations", &mut locations_failed, |k, v| {
             let code = std::str::from_utf8(k)
                 .ok()
                 .and_then(|c| LocationCode::new(c).ok())
@@ -228,27 +371,29 @@ impl AgentStore {
                     reason: "key is not a location code".into(),
                 })?;
             let info: LocationInfo = decode("locations", v)?;
-            locations.push((node.clone(), code, info));
-            Ok(())
-        })?;
-        let mut balances = Vec::new();
-        self.for_each("balances", |k, v| {
-            let key: StockKey = decode("balances", k)?;
-            balances.push((key, decode("balances", v)?));
-            Ok(())
-        })?;
-        let mut totals = Vec::new();
-        self.for_each("totals", |k, v| {
-            let (n, s): (NodeId, Sku) = decode("totals", k)?;
+            Ok((node.clone(), code, info))
+        });
+        // Decoding gives every key its own copy of the node id; the ledger's keys share `node`'s
+        // (ids are reference counted), one allocation instead of one per line and total.
+        let balances = self.entries("balances", &mut balances_failed, |k, v| {
+            let mut key: StockKey = decode("balances", k)?;
+            if &key.node == node {
+                key.node = node.clone();
+            }
+            Ok((key, decode("balances", v)?))
+        });
+        let totals = self.entries("totals", &mut totals_failed, |k, v| {
+            let (mut n, s): (NodeId, Sku) = decode("totals", k)?;
+            if &n == node {
+                n = node.clone();
+            }
             let t: Totals = decode("totals", v)?;
-            totals.push((n, s, t));
-            Ok(())
-        })?;
-        let mut items = Vec::new();
-        self.for_each("items", |_, v| {
-            items.push(decode("items", v)?);
-            Ok(())
-        })?;
+            Ok((n, s, t))
+        });
+        let ledger = Ledger::restore(locations, balances, totals, [(node.clone(), head)]);
+        if let Some(e) = locations_failed.or(balances_failed).or(totals_failed) {
+            return Err(e);
+        }
         let mut tasks = Vec::new();
         self.for_each("tasks", |_, v| {
             tasks.push(decode_json("tasks", v)?);
@@ -260,14 +405,12 @@ impl AgentStore {
             stations.push((id, decode_json("stations", v)?));
             Ok(())
         })?;
-        let ledger = Ledger::restore(locations, balances, totals, [(node.clone(), head)]);
         Ok(Loaded {
             ledger,
             head,
             acked,
             down_applied,
             bootstrapped,
-            items,
             tasks,
             stations,
         })
@@ -301,13 +444,21 @@ impl AgentStore {
 
     /// How many entries the outbox holds (for status; scans the tree).
     pub fn outbox_len(&self) -> Result<u64> {
-        let mut n = 0u64;
-        self.for_each("outbox", |_, _| {
-            n += 1;
-            Ok(())
-        })?;
-        Ok(n)
+        self.count("outbox")
     }
+}
+
+/// The store settings the agent uses.
+fn store_config(backend: Backend, path: &Path, cache_bytes: u64) -> StoreConfig {
+    let mut sc = StoreConfig::new(backend, path);
+    sc.sled.cache_bytes = cache_bytes;
+    sc.redb.cache_bytes = usize::try_from(cache_bytes).unwrap_or(usize::MAX);
+    // The step writer groups commits itself (it must keep outbox order), so the store's
+    // own group committer would only add a thread hop.
+    sc.group_commit.enabled = false;
+    sc.limits.max_value_bytes = 256 * 1024;
+    sc.limits.max_batch_ops = MAX_BATCH_OPS;
+    sc
 }
 
 /// What a hub snapshot seeds into a fresh store (validated by `crate::bootstrap`).
@@ -333,11 +484,12 @@ impl Seed {
     /// How many store writes seeding takes.
     pub fn writes(&self) -> usize {
         self.items.len()
+            + self.items.iter().map(|i| i.gtins.len()).sum::<usize>()
             + self.locations.len()
             + self.balances.len()
             + self.totals.len()
             + self.tasks.len()
-            + 4
+            + 5
     }
 }
 
@@ -351,6 +503,7 @@ pub fn seed_batch(batch: &mut WriteBatch, node: &NodeId, seed: &Seed) -> Result<
             item.sku.as_str().as_bytes().to_vec(),
             encode("items", item)?,
         );
+        put_gtins(batch, item);
     }
     for (code, info) in &seed.locations {
         batch.put(
@@ -388,6 +541,7 @@ pub fn seed_batch(batch: &mut WriteBatch, node: &NodeId, seed: &Seed) -> Result<
     put_meta(batch, "acked", seed.applied_seq);
     put_meta(batch, "down_applied", seed.downlink_seq);
     put_meta(batch, "bootstrapped", 1);
+    put_meta(batch, "gtin_index", 1);
     Ok(())
 }
 
@@ -398,4 +552,128 @@ pub fn put_meta(batch: &mut WriteBatch, key: &str, value: u64) {
         key.as_bytes().to_vec(),
         value.to_be_bytes().to_vec(),
     );
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::catalog::ItemCatalog;
+    use std::str::FromStr;
+    use stockpost_common::domain::{ItemGtin, LocationKind, PackLevel, Qty, Tracking};
+
+    fn node() -> NodeId {
+        NodeId::new("DC-1").unwrap()
+    }
+
+    fn item(i: u32) -> Item {
+        let body = format!("{:013}", 4_000_000_000_000u64 + u64::from(i));
+        let check = stockpost_common::check_digit::gs1_check_digit(&body).unwrap();
+        Item {
+            sku: Sku::new(format!("SKU-{i:05}")).unwrap(),
+            description: format!("item {i}"),
+            gtins: vec![ItemGtin {
+                gtin: Gtin::new(&format!("{body}{check}")).unwrap(),
+                pack: PackLevel::Each,
+                qty_per_pack: Qty::from_str("1").unwrap(),
+            }],
+            tracking: Tracking::None,
+            expiry_controlled: false,
+            unit_weight_kg: None,
+            weight_tolerance_pct: None,
+        }
+    }
+
+    fn location(i: usize) -> (LocationCode, LocationInfo) {
+        (
+            LocationCode::new(format!("A-{i:05}")).unwrap(),
+            LocationInfo {
+                kind: LocationKind::Reserve,
+                pickable: true,
+                capacity: None,
+            },
+        )
+    }
+
+    #[test]
+    fn a_tree_longer_than_one_page_is_read_whole_and_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = AgentStore::open_dir(dir.path()).unwrap();
+        let mut batch = WriteBatch::new();
+        let n = PAGE * 2 + 7;
+        for i in 0..n {
+            let (code, info) = location(i);
+            batch.put(
+                "locations",
+                code.as_str().as_bytes().to_vec(),
+                encode("locations", &info).unwrap(),
+            );
+        }
+        store.commit(batch).unwrap();
+        let loaded = store.load(&node()).unwrap();
+        let codes: Vec<LocationCode> = loaded
+            .ledger
+            .locations()
+            .map(|(_, c, _)| c.clone())
+            .collect();
+        assert_eq!(codes, (0..n).map(|i| location(i).0).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_value_that_does_not_decode_fails_the_load_and_names_its_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = AgentStore::open_dir(dir.path()).unwrap();
+        let mut batch = WriteBatch::new();
+        batch.put("totals", vec![1, 2, 3], vec![0xff]);
+        store.commit(batch).unwrap();
+        match store.load(&node()) {
+            Err(AgentStoreError::Decode { tree, .. }) => assert_eq!(tree, "totals"),
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_store_written_before_the_gtin_index_gets_it_built_on_its_first_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = AgentStore::open_dir(dir.path()).unwrap();
+        // Items as an older agent wrote them: no `gtins` entries, no `gtin_index` mark.
+        let items: Vec<Item> = (0..50).map(item).collect();
+        let mut batch = WriteBatch::new();
+        for i in &items {
+            batch.put(
+                "items",
+                i.sku.as_str().as_bytes().to_vec(),
+                encode("items", i).unwrap(),
+            );
+        }
+        store.commit(batch).unwrap();
+        assert_eq!(store.count("gtins").unwrap(), 0);
+        store.load(&node()).unwrap();
+        assert_eq!(store.count("gtins").unwrap(), 50);
+        let catalog = ItemCatalog::new(store.clone(), 4);
+        for i in &items {
+            assert_eq!(catalog.by_gtin(&i.gtins[0].gtin).unwrap().as_ref(), Some(i));
+        }
+        // Built once: a later load finds the mark and writes nothing.
+        store.load(&node()).unwrap();
+        assert_eq!(store.count("gtins").unwrap(), 50);
+    }
+
+    #[test]
+    fn a_seed_indexes_the_gtins_of_its_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = AgentStore::open_dir(dir.path()).unwrap();
+        let seed = Seed {
+            items: (0..3).map(item).collect(),
+            ..Seed::default()
+        };
+        let mut batch = WriteBatch::new();
+        seed_batch(&mut batch, &node(), &seed).unwrap();
+        assert_eq!(batch.len(), seed.writes());
+        store.commit(batch).unwrap();
+        assert_eq!(
+            store.sku_by_gtin(&seed.items[2].gtins[0].gtin).unwrap(),
+            Some(seed.items[2].sku.clone())
+        );
+    }
 }

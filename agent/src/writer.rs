@@ -9,14 +9,15 @@
 //! the in-memory state is reloaded from the store, so memory never runs ahead of disk and the
 //! outbox never has a gap.
 
+use crate::catalog::{ItemCatalog, DEFAULT_CACHE_ITEMS};
+use crate::stock_index::StockIndex;
 use crate::store::{
     encode, encode_json, put_meta, seed_batch, seq_key, AgentStore, AgentStoreError, Seed,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use stockpost_common::domain::{
-    Dec, Event, EventBody, EventId, Gtin, Item, LocationCode, NodeId, OperatorId, Place, Sku,
-    StationId, TaskId,
+    Dec, Event, EventBody, EventId, Item, LocationCode, NodeId, OperatorId, Sku, StationId, TaskId,
 };
 use stockpost_common::ledger::{Ledger, StockKey};
 use stockpost_common::tasks::{Station, StationConfig, TaskRecord, TaskStatus};
@@ -42,10 +43,9 @@ pub struct AgentState {
     /// Waiting for the hub's snapshot (`hub.bootstrap = "required"` on a fresh store): every
     /// step and downlink is refused until [`WriterHandle::bootstrap`] committed it.
     pub bootstrap_pending: bool,
-    /// Item master data by SKU.
-    pub items: BTreeMap<Sku, Item>,
-    /// GTIN → SKU (every pack level of every item).
-    pub gtins: HashMap<Gtin, Sku>,
+    /// Item master data and the GTIN index: read from the store on demand through a bounded
+    /// cache, never held in full (see `crate::catalog`).
+    pub items: ItemCatalog,
     /// GS1 location barcodes: (GLN, extension) → location.
     pub glns: BTreeMap<(String, Option<String>), LocationCode>,
     /// Forward (home) pick location per item.
@@ -56,10 +56,8 @@ pub struct AgentState {
     pub stations: BTreeMap<StationId, Station>,
     /// The configured stations (kept to rebuild `stations` on a reload).
     pub station_configs: Vec<StationConfig>,
-    /// Index: non-zero balance keys per place.
-    pub by_place: BTreeMap<Place, BTreeSet<StockKey>>,
-    /// Index: non-zero balance keys per SKU.
-    pub by_sku: BTreeMap<Sku, BTreeSet<StockKey>>,
+    /// Index: this node's non-zero balance lines by SKU (by place, the ledger finds them).
+    pub stock_index: StockIndex,
 }
 
 impl AgentState {
@@ -97,8 +95,7 @@ impl AgentState {
             down_applied: loaded.down_applied,
             bootstrapped: loaded.bootstrapped,
             bootstrap_pending: false,
-            items: BTreeMap::new(),
-            gtins: HashMap::new(),
+            items: ItemCatalog::new(store.clone(), DEFAULT_CACHE_ITEMS),
             glns: BTreeMap::new(),
             homes: BTreeMap::new(),
             tasks: loaded
@@ -108,12 +105,8 @@ impl AgentState {
                 .collect(),
             stations,
             station_configs,
-            by_place: BTreeMap::new(),
-            by_sku: BTreeMap::new(),
+            stock_index: StockIndex::new(),
         };
-        for item in loaded.items {
-            state.put_item(item);
-        }
         // A task held by a station that no longer works on it (the station was removed or
         // reconfigured) is free again for every station.
         let held: BTreeSet<TaskId> = state
@@ -126,14 +119,13 @@ impl AgentState {
                 record.progress.station = None;
             }
         }
-        let keys: Vec<(StockKey, Dec)> = state
-            .ledger
-            .balances()
-            .map(|(k, v)| (k.clone(), v))
-            .collect();
-        for (k, v) in keys {
-            state.index_balance(&k, v);
-        }
+        state.stock_index = StockIndex::from_lines(
+            state
+                .ledger
+                .balances()
+                .filter(|(k, v)| k.node == state.node && !v.is_zero())
+                .map(|(k, _)| k),
+        );
         Ok(state)
     }
 
@@ -143,49 +135,18 @@ impl AgentState {
         self.head == 0 && self.acked == 0 && self.down_applied == 0 && !self.bootstrapped
     }
 
-    /// Adds or replaces an item and its GTIN index entries.
-    pub fn put_item(&mut self, item: Item) {
-        if let Some(old) = self.items.get(&item.sku) {
-            for g in &old.gtins {
-                if self.gtins.get(&g.gtin) == Some(&item.sku) {
-                    self.gtins.remove(&g.gtin);
-                }
-            }
-        }
-        for g in &item.gtins {
-            self.gtins.insert(g.gtin, item.sku.clone());
-        }
-        self.items.insert(item.sku.clone(), item);
+    /// Adds or replaces an item and its GTIN index entries: the store writes go into `batch`,
+    /// and every read through this state sees the new item from now on.
+    pub fn put_item(&mut self, item: Item, batch: &mut WriteBatch) -> Result<(), AgentStoreError> {
+        self.items.upsert(item, batch)
     }
 
-    /// Keeps the place and SKU indexes in step with a balance line.
+    /// Keeps the SKU index in step with a balance line.
     pub fn index_balance(&mut self, key: &StockKey, after: Dec) {
         if key.node != self.node {
             return;
         }
-        if after.is_zero() {
-            if let Some(set) = self.by_place.get_mut(&key.place) {
-                set.remove(key);
-                if set.is_empty() {
-                    self.by_place.remove(&key.place);
-                }
-            }
-            if let Some(set) = self.by_sku.get_mut(&key.stock.sku) {
-                set.remove(key);
-                if set.is_empty() {
-                    self.by_sku.remove(&key.stock.sku);
-                }
-            }
-        } else {
-            self.by_place
-                .entry(key.place.clone())
-                .or_default()
-                .insert(key.clone());
-            self.by_sku
-                .entry(key.stock.sku.clone())
-                .or_default()
-                .insert(key.clone());
-        }
+        self.stock_index.set(key, !after.is_zero());
     }
 
     /// Takes a task off the station that holds it (the hub cancelled it). The station keeps its
@@ -526,7 +487,10 @@ fn writer_loop(
                 } => match apply_downlink(&mut guard, &mut batch, first_seq, items) {
                     Ok(seq) => replies.push(Reply::Downlink(reply, seq)),
                     Err(e) => {
-                        let _ = reply.send(Err(e));
+                        // Part of the batch may be applied in memory and in `batch`: the group
+                        // is not committed and the state is reloaded, as for a failed step.
+                        let _ = reply.send(Err(e.clone()));
+                        broken = Some(e);
                     }
                 },
             }
@@ -542,6 +506,7 @@ fn writer_loop(
         };
         match result {
             Ok(()) => {
+                guard.items.committed();
                 if seeded {
                     // Load the seeded state exactly as a restart would.
                     let node = guard.node.clone();
@@ -704,12 +669,7 @@ fn apply_downlink(
         }
         match item {
             DownlinkItem::ItemUpsert(item) => {
-                batch.put(
-                    "items",
-                    item.sku.as_str().as_bytes().to_vec(),
-                    encode("items", &item).map_err(storage)?,
-                );
-                state.put_item(item);
+                state.put_item(item, batch).map_err(storage)?;
             }
             DownlinkItem::LocationUpsert { code, info } => {
                 batch.put(
@@ -755,4 +715,70 @@ fn apply_downlink(
     }
     put_meta(batch, "down_applied", state.down_applied);
     Ok(state.down_applied)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+    use stockpost_common::domain::{Gtin, ItemGtin, PackLevel, Qty, Tracking};
+    use stockpost_common::tasks::LocalView;
+
+    fn item(description: &str) -> Item {
+        let body = "0950000000001";
+        let check = stockpost_common::check_digit::gs1_check_digit(body).unwrap();
+        Item {
+            sku: Sku::new("MUG").unwrap(),
+            description: description.into(),
+            gtins: vec![ItemGtin {
+                gtin: Gtin::new(&format!("{body}{check}")).unwrap(),
+                pack: PackLevel::Each,
+                qty_per_pack: Qty::from_str("1").unwrap(),
+            }],
+            tracking: Tracking::Lot,
+            expiry_controlled: true,
+            unit_weight_kg: None,
+            weight_tolerance_pct: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_item_from_the_downlink_is_seen_by_later_steps_and_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = AgentStore::open_dir(dir.path()).unwrap();
+        let node = NodeId::new("DC-1").unwrap();
+        let state = AgentState::load(&store, &node).unwrap();
+        let config = WriterConfig {
+            max_group: 8,
+            queue: 8,
+        };
+        let (writer, join) = start(store.clone(), state, config).unwrap();
+        let first = item("Blue mug");
+        let renamed = item("Blue mug, large");
+        let gtin = first.gtins[0].gtin;
+        let items = vec![
+            DownlinkItem::ItemUpsert(first),
+            DownlinkItem::ItemUpsert(renamed.clone()),
+        ];
+        assert_eq!(writer.downlink(1, items).await.unwrap(), 2);
+        let expected = renamed.clone();
+        let looked_up: StepFn = Box::new(move |s, _| {
+            let by_gtin = s.item_by_gtin(&gtin).map(|(i, _)| i);
+            Ok(serde_json::json!(by_gtin == Some(expected)))
+        });
+        match writer.step(0, looked_up).await.unwrap() {
+            StepOutcome::Committed(done) => assert_eq!(done.response, serde_json::json!(true)),
+            StepOutcome::Rejected(r) => panic!("rejected: {r:?}"),
+        }
+        drop(writer);
+        tokio::task::spawn_blocking(move || join.join())
+            .await
+            .unwrap()
+            .unwrap();
+        let restarted = AgentState::load(&store, &node).unwrap();
+        assert_eq!(restarted.item(&renamed.sku), Some(renamed.clone()));
+        assert_eq!(restarted.item_by_gtin(&gtin).map(|(i, _)| i), Some(renamed));
+        assert_eq!(restarted.items.pending(), 0);
+    }
 }

@@ -1,6 +1,9 @@
 //! The station machines' read-only view of the node, served straight from the writer's
-//! in-memory state (no copy per scan: lookups go through the GTIN, place and SKU indexes).
+//! in-memory state (no copy per scan: lookups go through the ledger's balance map and the SKU index) and, for
+//! items, from the writer's item catalog (store lookups through a bounded cache, with the
+//! writer's not yet committed upserts on top).
 
+use crate::store::AgentStoreError;
 use crate::writer::AgentState;
 use stockpost_common::domain::TaskId;
 use stockpost_common::domain::{
@@ -10,19 +13,28 @@ use stockpost_common::domain::{
 use stockpost_common::ledger::StockKey;
 use stockpost_common::tasks::{LocalView, TaskRecord, TaskStatus};
 
+/// An item lookup's answer; a store that cannot be read is logged and the item is treated as
+/// unknown (the station answers "unknown item" rather than stopping).
+fn readable(found: Result<Option<Item>, AgentStoreError>) -> Option<Item> {
+    found.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot read item master data from the store");
+        None
+    })
+}
+
 impl LocalView for AgentState {
     fn node(&self) -> &NodeId {
         &self.node
     }
 
     fn item_by_gtin(&self, gtin: &Gtin) -> Option<(Item, ItemGtin)> {
-        let item = self.items.get(self.gtins.get(gtin)?)?;
+        let item = readable(self.items.by_gtin(gtin))?;
         let pack = item.pack_for(gtin)?.clone();
-        Some((item.clone(), pack))
+        Some((item, pack))
     }
 
     fn item(&self, sku: &Sku) -> Option<Item> {
-        self.items.get(sku).cloned()
+        readable(self.items.get(sku))
     }
 
     fn location(&self, code: &LocationCode) -> Option<LocationInfo> {
@@ -57,27 +69,27 @@ impl LocalView for AgentState {
     }
 
     fn stock_at(&self, place: &Place) -> Vec<(StockRef, StockStatus, Dec)> {
-        self.by_place
-            .get(place)
+        self.ledger
+            .balances_at(&self.node, place)
             .into_iter()
-            .flatten()
-            .map(|k| (k.stock.clone(), k.status, self.ledger.balance(k)))
+            .map(|(k, q)| (k.stock.clone(), k.status, q))
             .filter(|(_, _, q)| !q.is_zero())
             .collect()
     }
 
     fn stock_of(&self, sku: &Sku) -> Vec<(LocationCode, StockRef, StockStatus, Dec)> {
-        self.by_sku
-            .get(sku)
-            .into_iter()
-            .flatten()
-            .filter_map(|k| match &k.place {
-                Place::Location(code) => Some((
-                    code.clone(),
-                    k.stock.clone(),
-                    k.status,
-                    self.ledger.balance(k),
-                )),
+        self.stock_index
+            .of_sku(sku)
+            .filter_map(|(place, stock, status)| match place {
+                Place::Location(code) => {
+                    let qty = self.ledger.balance(&StockKey {
+                        node: self.node.clone(),
+                        place: place.clone(),
+                        stock: stock.clone(),
+                        status,
+                    });
+                    Some((code.clone(), stock, status, qty))
+                }
                 Place::Container(_) => None,
             })
             .filter(|(_, _, _, q)| !q.is_zero())

@@ -2,9 +2,14 @@
 //!
 //! Every identifier is checked when it is built, including when it is decoded from the wire
 //! or from JSON (`serde(try_from)`), so an invalid id can never exist in memory.
+//!
+//! The text is held in an `Arc<str>`: a clone shares it. The agent and the hub keep the same
+//! ids in many keys (every balance line, running total and index entry names its node, SKU and
+//! place), and a `String` per copy was a large part of the agent's resident memory.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a piece of text is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,7 +109,7 @@ macro_rules! string_id {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// The longest value accepted, in characters.
@@ -114,7 +119,7 @@ macro_rules! string_id {
             pub fn new(text: impl Into<String>) -> Result<Self, IdError> {
                 let text = text.into();
                 check_id($kind, &text, $max, $allowed, $pred)?;
-                Ok(Self(text))
+                Ok(Self(Arc::from(text)))
             }
 
             /// The identifier as text.
@@ -132,7 +137,7 @@ macro_rules! string_id {
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.to_string()
             }
         }
 

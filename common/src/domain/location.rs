@@ -4,11 +4,12 @@
 use super::ids::{check_id, IdError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// A location code: 1 to 8 segments of upper-case letters and digits joined by `-`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct LocationCode(String);
+pub struct LocationCode(Arc<str>);
 
 /// The most segments a location code may have.
 pub const MAX_LOCATION_SEGMENTS: usize = 8;
@@ -39,7 +40,7 @@ impl LocationCode {
                 max: MAX_LOCATION_SEGMENTS,
             });
         }
-        Ok(Self(text))
+        Ok(Self(Arc::from(text)))
     }
 
     /// The code as text.
@@ -56,14 +57,14 @@ impl LocationCode {
     pub fn parent(&self) -> Option<LocationCode> {
         self.0
             .rsplit_once('-')
-            .map(|(parent, _)| LocationCode(parent.to_string()))
+            .map(|(parent, _)| LocationCode(Arc::from(parent)))
     }
 
     /// True when `self` is `other` or lies inside it (`A-01-03` is within `A-01`).
     pub fn is_within(&self, other: &LocationCode) -> bool {
         self.0 == other.0
             || (self.0.len() > other.0.len()
-                && self.0.starts_with(&other.0)
+                && self.0.starts_with(&*other.0)
                 && self.0.as_bytes().get(other.0.len()) == Some(&b'-'))
     }
 }
@@ -77,7 +78,7 @@ impl TryFrom<String> for LocationCode {
 
 impl From<LocationCode> for String {
     fn from(code: LocationCode) -> String {
-        code.0
+        code.0.to_string()
     }
 }
 

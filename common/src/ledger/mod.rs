@@ -25,7 +25,7 @@ pub use key::{StockKey, Totals};
 
 use crate::domain::{
     Dec, Event, EventBody, EventError, EventId, LocationCode, LocationInfo, NodeId, OrderRef,
-    Place, Sku, StockStatus,
+    Place, Sku, StockRef, StockStatus,
 };
 use key::NodeSku;
 use std::collections::{BTreeMap, BTreeSet};
@@ -333,37 +333,66 @@ impl Ledger {
         totals: impl IntoIterator<Item = (NodeId, Sku, Totals)>,
         applied: impl IntoIterator<Item = (NodeId, u64)>,
     ) -> Self {
-        let mut ledger = Ledger::new();
-        for (node, code, info) in locations {
-            ledger.locations.insert((node, code), info);
-        }
-        for (key, qty) in balances {
-            if qty.is_zero() {
-                continue;
+        // Each map is built in bulk from its sorted entries: full B-tree nodes, where inserting
+        // the entries one by one in key order leaves every node about half empty (this is most
+        // of what an agent holds in memory; docs/benchmarks.md).
+        let mut ledger = Ledger {
+            locations: locations
+                .into_iter()
+                .map(|(node, code, info)| ((node, code), info))
+                .collect(),
+            balances: balances
+                .into_iter()
+                .filter(|(_, qty)| !qty.is_zero())
+                .collect(),
+            totals: totals
+                .into_iter()
+                .map(|(node, sku, t)| ((node, sku), t))
+                .collect(),
+            ..Ledger::new()
+        };
+        ledger.negative = ledger
+            .balances
+            .iter()
+            .filter(|(_, qty)| qty.is_negative())
+            .map(|(key, _)| key.clone())
+            .collect();
+        let mut pickable: Vec<(NodeSku, Dec)> = ledger
+            .balances
+            .iter()
+            .filter(|(key, _)| ledger.counts_as_pickable(key))
+            .map(|(key, qty)| ((key.node.clone(), key.stock.sku.clone()), *qty))
+            .collect();
+        pickable.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut summed: Vec<(NodeSku, Dec)> = Vec::with_capacity(pickable.len());
+        for (ns, qty) in pickable {
+            match summed.last_mut() {
+                Some((last, sum)) if *last == ns => *sum = sum.checked_add(qty).unwrap_or(*sum),
+                _ => summed.push((ns, qty)),
             }
-            if qty.is_negative() {
-                ledger.negative.insert(key.clone());
-            }
-            let slot = ledger
-                .on_hand
-                .entry((key.node.clone(), key.stock.sku.clone()))
-                .or_insert(Dec::ZERO);
-            *slot = slot.checked_add(qty).unwrap_or(*slot);
-            if ledger.counts_as_pickable(&key) {
-                let slot = ledger
-                    .pickable_available
-                    .entry((key.node.clone(), key.stock.sku.clone()))
-                    .or_insert(Dec::ZERO);
-                *slot = slot.checked_add(qty).unwrap_or(*slot);
-            }
-            ledger.balances.insert(key, qty);
         }
         // Lines of one sku can cancel out; the indexes keep no zero entries, as `apply` does.
-        ledger.on_hand.retain(|_, qty| !qty.is_zero());
-        ledger.pickable_available.retain(|_, qty| !qty.is_zero());
-        for (node, sku, t) in totals {
-            ledger.totals.insert((node, sku), t);
+        ledger.pickable_available = summed
+            .into_iter()
+            .filter(|(_, qty)| !qty.is_zero())
+            .collect();
+        let mut lines: Vec<(NodeSku, Dec)> = ledger
+            .balances
+            .iter()
+            .map(|(key, qty)| ((key.node.clone(), key.stock.sku.clone()), *qty))
+            .collect();
+        lines.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut on_hand: Vec<(NodeSku, Dec)> = Vec::with_capacity(lines.len());
+        for (ns, qty) in lines {
+            match on_hand.last_mut() {
+                Some((last, sum)) if *last == ns => *sum = sum.checked_add(qty).unwrap_or(*sum),
+                _ => on_hand.push((ns, qty)),
+            }
         }
+        ledger.on_hand = on_hand
+            .into_iter()
+            .filter(|(_, qty)| !qty.is_zero())
+            .collect();
         ledger.applied.extend(applied);
         ledger
     }
@@ -453,6 +482,38 @@ impl Ledger {
     /// Every non-zero balance line, in key order.
     pub fn balances(&self) -> impl Iterator<Item = (&StockKey, Dec)> {
         self.balances.iter().map(|(k, v)| (k, *v))
+    }
+
+    /// The non-zero lines of `node` at `place`, in key order, without visiting other places'
+    /// lines: they are one contiguous run of the balance map (keys order by node, then place),
+    /// found from any key inside it.
+    pub fn balances_at(&self, node: &NodeId, place: &Place) -> Vec<(&StockKey, Dec)> {
+        let here = |k: &StockKey| &k.node == node && &k.place == place;
+        let Ok(probe_sku) = Sku::new("0") else {
+            // Unreachable ("0" is a valid SKU); the full scan gives the same answer.
+            return self.balances().filter(|(k, _)| here(k)).collect();
+        };
+        let probe = StockKey {
+            node: node.clone(),
+            place: place.clone(),
+            stock: StockRef::plain(probe_sku),
+            status: StockStatus::Available,
+        };
+        let mut lines: Vec<(&StockKey, Dec)> = self
+            .balances
+            .range(..&probe)
+            .rev()
+            .take_while(|(k, _)| here(k))
+            .map(|(k, v)| (k, *v))
+            .collect();
+        lines.reverse();
+        lines.extend(
+            self.balances
+                .range(&probe..)
+                .take_while(|(k, _)| here(k))
+                .map(|(k, v)| (k, *v)),
+        );
+        lines
     }
 
     /// Lines that are currently negative.

@@ -654,6 +654,26 @@ proptest! {
     }
 
     #[test]
+    fn the_lines_at_a_place_are_those_a_full_scan_finds(events in events()) {
+        let mut ledger = Ledger::new();
+        pickable(&mut ledger, "N1", "A-01");
+        for e in &events {
+            ledger.apply(e).unwrap();
+        }
+        let mut places: Vec<Place> = ledger.balances().map(|(k, _)| k.place.clone()).collect();
+        places.push(Place::Location(loc("Z-99")));
+        for n in NODES {
+            for place in &places {
+                let scanned: Vec<(&StockKey, Dec)> = ledger
+                    .balances()
+                    .filter(|(k, _)| k.node == node(n) && &k.place == place)
+                    .collect();
+                prop_assert_eq!(ledger.balances_at(&node(n), place), scanned);
+            }
+        }
+    }
+
+    #[test]
     fn the_pickable_index_matches_a_full_recount(events in events(), flip in any::<bool>()) {
         let mut ledger = Ledger::new();
         pickable(&mut ledger, "N1", "A-01");

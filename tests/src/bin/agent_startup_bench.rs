@@ -113,11 +113,22 @@ async fn fill(dir: &Path, items: u64, locations: u64, stock: u64) -> anyhow::Res
     for i in 0..items {
         master.push(DownlinkItem::ItemUpsert(item(i)?));
     }
+    let downlink_started = Instant::now();
+    let mut batches = 0u64;
     let mut rest = master.into_iter().peekable();
     while rest.peek().is_some() {
         let batch: Vec<DownlinkItem> = rest.by_ref().take(DOWNLINK_BATCH).collect();
         let first = lock(node.writer.state()).down_applied + 1;
         node.writer.downlink(first, batch).await?;
+        batches += 1;
+    }
+    let downlink = downlink_started.elapsed();
+    if batches > 0 {
+        println!(
+            "downlink: {batches} batches of up to {DOWNLINK_BATCH} items in {:.1} s ({:.2} ms per batch)",
+            downlink.as_secs_f64(),
+            downlink.as_secs_f64() * 1000.0 / batches as f64
+        );
     }
     // Stock: one SKU in each of `stock` locations.
     let mut i = 0;
@@ -152,14 +163,11 @@ async fn fill(dir: &Path, items: u64, locations: u64, stock: u64) -> anyhow::Res
         }
         i += n;
     }
-    let (n_items, n_locations, balances) = {
+    let (n_locations, balances) = {
         let s = lock(node.writer.state());
-        (
-            s.items.len(),
-            s.ledger.locations().count(),
-            s.ledger.balances().count(),
-        )
+        (s.ledger.locations().count(), s.ledger.balances().count())
     };
+    let n_items = node.store.count("items")?;
     println!("filled: {n_items} items, {n_locations} locations, {balances} balances");
     node.stop().await;
     Ok(started.elapsed())
