@@ -439,13 +439,12 @@ impl Ledger {
             return;
         }
         let place = Place::Location(code.clone());
+        // Only the lines at this location (a range of the key order), not every line.
         let lines: Vec<(Sku, Dec)> = self
-            .balances
-            .iter()
-            .filter(|(k, _)| {
-                &k.node == node && k.place == place && k.status == StockStatus::Available
-            })
-            .map(|(k, v)| (k.stock.sku.clone(), *v))
+            .balances_at(node, &place)
+            .into_iter()
+            .filter(|(k, _)| k.status == StockStatus::Available)
+            .map(|(k, v)| (k.stock.sku.clone(), v))
             .collect();
         for (sku, qty) in lines {
             let ns = (node.clone(), sku);
