@@ -4,6 +4,7 @@
 //! Time and randomness are passed in by the caller (architecture invariant 1).
 
 pub mod check_digit;
+pub mod config_error;
 pub mod domain;
 pub mod gs1;
 pub mod label;

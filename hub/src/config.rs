@@ -4,41 +4,8 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// Why the configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Malformed TOML or unknown/mistyped keys.
-    #[error("config file {path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// toml's message, naming the key and line.
-        message: String,
-    },
-    /// A value is not acceptable.
-    #[error("config key `{key}`: {reason}")]
-    Invalid {
-        /// The key, dotted.
-        key: String,
-        /// Why.
-        reason: String,
-    },
-}
-
-fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        key: key.to_string(),
-        reason: reason.into(),
-    }
-}
+use stockpost_common::config_error::invalid;
+pub use stockpost_common::config_error::ConfigError;
 
 /// The whole hub configuration.
 #[derive(Debug, Clone, Deserialize)]
