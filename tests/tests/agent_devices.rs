@@ -116,3 +116,80 @@ async fn a_pack_station_packs_by_scanner_and_scale_ignores_the_empty_platform_pr
     );
     a.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_label_is_in_the_print_spool_when_the_weighing_that_asked_for_it_is_answered() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use stockpost_agent::devices::printer::{PrinterDriver, PrinterOptions};
+    use stockpost_agent::devices::spool::Spool;
+    use stockpost_agent::devices::{BackoffConfig, Connector};
+    use stockpost_tests::shift::{pack, Scan};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = StationAgent::start(dir.path(), STATIONS).await.unwrap();
+    a.seed_world().await.unwrap();
+    record_receipt(&a.node.writer, "P-01-01", "MUG-BLUE", "10")
+        .await
+        .unwrap();
+    let mut pick = TaskSpec::new(TaskId::new("PK-1").unwrap(), TaskKind::Pick);
+    pick.lines = vec![task_line("MUG-BLUE", "3", Some("P-01-01"), None)];
+    pick.order = Some(OrderRef::new("SO-1").unwrap());
+    a.task(pick).await.unwrap();
+    for s in [
+        "U:op-1",
+        "T:TOTE-1",
+        "L:P-01-01",
+        &mug(),
+        "Q:3",
+        "C:CONFIRM",
+        "T:TOTE-1",
+    ] {
+        a.ok("hh-1", s).await.unwrap();
+    }
+    // The printer is off (nothing listens): whatever is in the spool stays there.
+    let off = stockpost_tests::mosquitto::free_port().unwrap();
+    let spool = Spool::open(a.node.store.raw().clone()).unwrap();
+    let driver = PrinterDriver::spawn(
+        PrinterOptions {
+            status_timeout: Duration::from_millis(200),
+            status_poll: Duration::from_millis(50),
+            idle_poll: Duration::from_millis(200),
+            write_timeout: Duration::from_secs(1),
+            backoff: BackoffConfig {
+                initial_ms: 50,
+                max_ms: 200,
+            },
+        },
+        Connector::TcpConnect {
+            addr: format!("127.0.0.1:{off}"),
+            timeout: Duration::from_millis(200),
+        },
+        spool.clone(),
+    );
+    let stations = Arc::clone(&a.node.stations);
+    a.devices
+        .attach_printer(&stations, "pack-1", spool.clone(), driver);
+    a.ok("pack-1", "U:op-2").await.unwrap();
+    let v = pack(
+        &a,
+        "pack-1",
+        "TOTE-1",
+        &[Scan {
+            gtin: &mug(),
+            qty: "3",
+        }],
+        "CARTON-1",
+        "1.260",
+    )
+    .await
+    .unwrap();
+    assert_eq!(v["accepted"], true, "{v}");
+    // Answered means committed, and the label was committed with it.
+    let jobs = spool.pending(10).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0].reference, "SO-1 CARTON-1");
+    assert!(String::from_utf8_lossy(&jobs[0].zpl).contains("CARTON-1"));
+    drop(stations); // the runtime holds a writer handle: the node stops when the last one goes
+    a.stop().await;
+}

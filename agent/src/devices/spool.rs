@@ -13,8 +13,9 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
+use std::sync::Mutex;
 use stockpost_store::{ScanOrder, Store, StoreError, WriteBatch};
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::Notify;
 
 /// Tree of pending print jobs.
 pub const SPOOL_TREE: &str = "print_spool";
@@ -145,7 +146,13 @@ impl Spool {
     /// Reserves the next sequence number (unique among pending jobs; numbering may restart
     /// after the spool was empty at a restart).
     pub async fn reserve_seq(&self) -> u64 {
-        let mut next = self.next_seq.lock().await;
+        self.next_seq_now()
+    }
+
+    /// [`Spool::reserve_seq`] without waiting (the step writer's thread). A number reserved for a
+    /// batch that then does not commit is simply never used.
+    pub fn next_seq_now(&self) -> u64 {
+        let mut next = self.next_seq.lock().unwrap_or_else(|p| p.into_inner());
         let seq = *next;
         *next = next.saturating_add(1);
         seq

@@ -1,7 +1,7 @@
 //! Connects a station's devices to the runtime: scans from the scanner driver take the same
-//! path as API scans; stable scale readings are fed while the station waits for a weight; label
-//! requests are rendered to ZPL and committed to the durable print spool the printer driver
-//! prints from.
+//! path as API scans; stable scale readings are fed while the station waits for a weight; a
+//! station with a printer gets the node's durable print spool, into which its accepted steps put
+//! their labels (rendered to ZPL) in the step's own commit, and the printer driver prints from.
 
 use super::StationRuntime;
 use crate::config::AgentConfig;
@@ -15,11 +15,8 @@ use stockpost_common::label::sscc::Sscc;
 use stockpost_common::label::templates::{logistic_label, LogisticLabel};
 use stockpost_common::label::zpl::{Escaping, ZplBuilder};
 use stockpost_common::tasks::{ExpectScan, PrintLabel};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-/// How many label requests may wait for the spool.
-pub const PRINT_QUEUE: usize = 64;
 
 /// Why a station's devices could not start.
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +184,8 @@ impl Devices {
         }));
     }
 
-    /// Sends `station`'s label requests to `spool`, printed by `handle`.
+    /// Makes `handle` (printing from `spool`) `station`'s label printer: the station's accepted
+    /// steps put their labels into `spool` in their own commit.
     pub fn attach_printer(
         &mut self,
         runtime: &Arc<StationRuntime>,
@@ -195,8 +193,7 @@ impl Devices {
         spool: Spool,
         handle: PrinterHandle,
     ) {
-        let (tx, mut rx) = mpsc::channel::<PrintLabel>(PRINT_QUEUE);
-        runtime.set_printer(station, tx);
+        runtime.set_printer(station, spool);
         let (link_tx, link_rx) = watch::channel(DeviceStatus::initial());
         runtime.watch_device(station, "printer", link_rx);
         let mut status = handle.status.clone();
@@ -211,23 +208,6 @@ impl Devices {
             }
         }));
         self.printers.push(handle);
-        let station = station.to_string();
-        self.tasks.push(tokio::spawn(async move {
-            while let Some(label) = rx.recv().await {
-                let zpl = match render(&label) {
-                    Ok(z) => z,
-                    Err(e) => {
-                        tracing::error!(station = %station, carton = %label.carton, error = %e, "label cannot be rendered");
-                        continue;
-                    }
-                };
-                let reference = format!("{} {}", label.order, label.carton);
-                let at = u64::try_from(super::now_ms()).unwrap_or(0);
-                if let Err(e) = spool.enqueue(&reference, at, zpl.into_bytes()).await {
-                    tracing::error!(station = %station, carton = %label.carton, error = %e, "label not spooled");
-                }
-            }
-        }));
     }
 }
 

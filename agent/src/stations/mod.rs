@@ -4,7 +4,7 @@
 //! path: the station's duplicate-fire filter (scans only), classification, then ONE writer step
 //! that runs the pure station machine against the live state and commits the step's events,
 //! task updates, created tasks and the station's new state in one durable batch before it is
-//! answered. Label print requests of an accepted step go to the station's printer afterwards.
+//! answered; the labels an accepted step asks for go into the print spool in that same batch.
 //! After every step the station's new state is broadcast to the page's live-update stream.
 
 pub mod dedupe;
@@ -15,6 +15,7 @@ pub mod page;
 mod step;
 pub mod view;
 
+use crate::devices::spool::Spool;
 use crate::devices::{DeviceStatus, LinkState};
 use crate::writer::{lock, StepOutcome, WriterError, WriterHandle};
 use dedupe::{Admit, DuplicateFilter};
@@ -28,7 +29,7 @@ use stockpost_common::domain::StationId;
 use stockpost_common::scale::WeightReading;
 use stockpost_common::scan_payload::classify_payload;
 use stockpost_common::tasks::{ExpectScan, Input, PrintLabel, StationConfig};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, watch};
 
 /// How many state updates a slow page may fall behind before it skips to the latest.
 pub const EVENTS_CAPACITY: usize = 16;
@@ -79,7 +80,9 @@ struct Slot {
     id: StationId,
     filter: Mutex<DuplicateFilter>,
     updates: broadcast::Sender<Arc<str>>,
-    printer: Mutex<Option<mpsc::Sender<PrintLabel>>>,
+    /// The node's print spool when this station has a label printer: accepted steps add their
+    /// labels to it in their own commit.
+    spool: Mutex<Option<Spool>>,
     idle_logout_ms: i64,
     last_input_ms: AtomicI64,
 }
@@ -125,7 +128,7 @@ impl StationRuntime {
                     id: s.config.id.clone(),
                     filter: Mutex::new(DuplicateFilter::new(s.duplicate_window_ms)),
                     updates,
-                    printer: Mutex::new(None),
+                    spool: Mutex::new(None),
                     idle_logout_ms: i64::try_from(s.idle_logout_secs.saturating_mul(1000))
                         .unwrap_or(i64::MAX),
                     last_input_ms: AtomicI64::new(now_ms()),
@@ -209,11 +212,13 @@ impl StationRuntime {
             .ok_or_else(|| RuntimeError::UnknownStation(station.to_string()))
     }
 
-    /// Connects a station's label printer: accepted pack steps send their labels here.
-    pub fn set_printer(&self, station: &str, printer: mpsc::Sender<PrintLabel>) -> bool {
+    /// Connects a station's label printer: accepted steps put their labels into `spool` in the
+    /// step's own commit (a label is never lost between the step and the printer), and the
+    /// printer driver reading that spool is woken after the commit.
+    pub fn set_printer(&self, station: &str, spool: Spool) -> bool {
         match self.slots.get(station) {
             Some(slot) => {
-                *slot.printer.lock().unwrap_or_else(|p| p.into_inner()) = Some(printer);
+                *slot.spool.lock().unwrap_or_else(|p| p.into_inner()) = Some(spool);
                 true
             }
             None => false,
@@ -338,7 +343,8 @@ impl StationRuntime {
     async fn input(&self, slot: &Arc<Slot>, input: Input) -> Result<StepAnswer, RuntimeError> {
         let now = now_ms();
         slot.last_input_ms.store(now, Ordering::Relaxed);
-        let f = step::station_step(slot.id.clone(), input, now);
+        let spool = slot.spool.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let f = step::station_step(slot.id.clone(), input, now, spool.clone());
         let outcome = match self.writer.step(now, f).await {
             Ok(o) => o,
             Err(e) => {
@@ -353,7 +359,15 @@ impl StationRuntime {
                 let labels: Vec<PrintLabel> =
                     serde_json::from_value(done.response["print"].clone()).unwrap_or_default();
                 if !labels.is_empty() {
-                    self.print(slot, labels);
+                    match &spool {
+                        // Already in the spool, durably: wake the printer driver.
+                        Some(spool) => spool.notify(),
+                        None => {
+                            for label in labels {
+                                tracing::warn!(station = %slot.id, carton = %label.carton, "no printer configured; label not printed");
+                            }
+                        }
+                    }
                 }
                 StepAnswer {
                     accepted: true,
@@ -380,27 +394,5 @@ impl StationRuntime {
         };
         let _ = slot.updates.send(Arc::from(answer.station.to_string()));
         Ok(answer)
-    }
-
-    fn print(&self, slot: &Slot, labels: Vec<PrintLabel>) {
-        let printer = slot
-            .printer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        match printer {
-            Some(tx) => {
-                for label in labels {
-                    if let Err(e) = tx.try_send(label) {
-                        tracing::error!(station = %slot.id, error = %e, "label could not be queued for printing");
-                    }
-                }
-            }
-            None => {
-                for label in labels {
-                    tracing::warn!(station = %slot.id, carton = %label.carton, "no printer configured; label not printed");
-                }
-            }
-        }
     }
 }

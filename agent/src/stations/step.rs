@@ -2,6 +2,8 @@
 //! state; on acceptance plan its events and write its task updates, created tasks and the
 //! station's new state into the same batch (invariant 3).
 
+use crate::devices::spool::{Spool, SpoolJob};
+use crate::stations::devices::render;
 use crate::store::encode_json;
 use crate::writer::{AgentState, PlannedEvent, StepFn, StepPlan, StepRejected};
 use serde_json::json;
@@ -21,7 +23,11 @@ fn internal(message: String) -> StepRejected {
 /// Response on acceptance: `{"station": <state>, "print": [PrintLabel], "flow": "<kind>"}`.
 /// On rejection the station machine keeps nothing but its display-only `last_error` (never
 /// stored), and the rejection carries `{"station": <state>}`.
-pub fn station_step(id: StationId, input: Input, now_ms: i64) -> StepFn {
+///
+/// With `spool` (the station has a label printer), the labels an accepted step asks for are
+/// rendered and put into the spool in the step's own batch: a label exists exactly when its step
+/// does. The caller wakes the printer driver after the commit.
+pub fn station_step(id: StationId, input: Input, now_ms: i64, spool: Option<Spool>) -> StepFn {
     Box::new(move |state: &mut AgentState, plan: &mut StepPlan| {
         let Some(mut station) = state.stations.get(&id).cloned() else {
             return Err(StepRejected {
@@ -57,6 +63,26 @@ pub fn station_step(id: StationId, input: Input, now_ms: i64) -> StepFn {
                     let bytes = encode_json("tasks", r).map_err(|e| internal(e.to_string()))?;
                     plan.ops
                         .put("tasks", r.spec.id.as_str().as_bytes().to_vec(), bytes);
+                }
+                if let Some(spool) = &spool {
+                    for label in &a.print {
+                        let zpl = match render(label) {
+                            Ok(z) => z,
+                            Err(e) => {
+                                // A label template problem must not stop the packer's work.
+                                tracing::error!(station = %id, carton = %label.carton, error = %e, "label cannot be rendered");
+                                continue;
+                            }
+                        };
+                        let job = SpoolJob {
+                            seq: spool.next_seq_now(),
+                            reference: format!("{} {}", label.order, label.carton),
+                            created_at_ms: u64::try_from(now_ms).unwrap_or(0),
+                            zpl: zpl.into_bytes(),
+                        };
+                        Spool::add_to_batch(&mut plan.ops, &job)
+                            .map_err(|e| internal(e.to_string()))?;
+                    }
                 }
                 let bytes =
                     encode_json("stations", &station).map_err(|e| internal(e.to_string()))?;
