@@ -402,6 +402,40 @@ enum Reply {
     Bootstrap(oneshot::Sender<Result<(), WriterError>>),
 }
 
+/// How many finished (done or cancelled) tasks a node keeps, newest first; older ones leave
+/// memory and the store (their events stay in the outbox until acked, and at the hub).
+pub const MAX_FINISHED_TASKS: usize = 1_000;
+
+/// Every this many commit groups, the writer drops finished tasks beyond [`MAX_FINISHED_TASKS`].
+const PRUNE_EVERY_GROUPS: u64 = 256;
+
+/// Drops the oldest finished tasks beyond `keep` from `state` and deletes them in `batch`;
+/// returns how many. Tasks finished without a time (older stores, hub cancellations) count as
+/// the oldest. Open and in-progress tasks are never touched.
+pub fn prune_finished_tasks(state: &mut AgentState, batch: &mut WriteBatch, keep: usize) -> usize {
+    let mut finished: Vec<(i64, TaskId)> = state
+        .tasks
+        .values()
+        .filter(|r| !r.progress.status.is_open())
+        .map(|r| {
+            (
+                r.progress.finished_at_ms.unwrap_or(i64::MIN),
+                r.spec.id.clone(),
+            )
+        })
+        .collect();
+    if finished.len() <= keep {
+        return 0;
+    }
+    finished.sort();
+    let drop = finished.len() - keep;
+    for (_, id) in finished.into_iter().take(drop) {
+        batch.delete("tasks", id.as_str().as_bytes().to_vec());
+        state.tasks.remove(&id);
+    }
+    drop
+}
+
 fn writer_loop(
     store: AgentStore,
     state: Arc<Mutex<AgentState>>,
@@ -409,6 +443,7 @@ fn writer_loop(
     head_tx: watch::Sender<u64>,
     max_group: usize,
 ) {
+    let mut groups: u64 = 0;
     while let Some(first) = rx.blocking_recv() {
         let mut group = vec![first];
         while group.len() < max_group {
@@ -495,6 +530,15 @@ fn writer_loop(
                 },
             }
         }
+        // Finished tasks do not pile up over weeks (the first group after a start, then now and
+        // then); in this group's batch, so memory and store stay in step.
+        if broken.is_none() && !seeded && groups % PRUNE_EVERY_GROUPS == 0 {
+            let dropped = prune_finished_tasks(&mut guard, &mut batch, MAX_FINISHED_TASKS);
+            if dropped > 0 {
+                tracing::info!(dropped, "finished tasks pruned");
+            }
+        }
+        groups = groups.wrapping_add(1);
         let result = if broken.is_some() {
             Err(broken.unwrap_or(WriterError::Closed))
         } else if batch.is_empty() {
@@ -780,5 +824,41 @@ mod tests {
         assert_eq!(restarted.item(&renamed.sku), Some(renamed.clone()));
         assert_eq!(restarted.item_by_gtin(&gtin).map(|(i, _)| i), Some(renamed));
         assert_eq!(restarted.items.pending(), 0);
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_finished_tasks_and_every_open_one() {
+        use stockpost_common::tasks::{TaskKind, TaskSpec};
+        let dir = tempfile::tempdir().unwrap();
+        let store = AgentStore::open_dir(dir.path()).unwrap();
+        let node = NodeId::new("DC-1").unwrap();
+        let mut state = AgentState::load(&store, &node).unwrap();
+        let task = |id: &str, finished_at: Option<Option<i64>>| {
+            let mut r =
+                TaskRecord::open(TaskSpec::new(TaskId::new(id).unwrap(), TaskKind::Putaway));
+            if let Some(at) = finished_at {
+                r.progress.status = TaskStatus::Done;
+                r.progress.finished_at_ms = at;
+            }
+            r
+        };
+        for i in 0..5i64 {
+            let r = task(&format!("DONE-{i}"), Some(Some(1_000 + i)));
+            state.tasks.insert(r.spec.id.clone(), r);
+        }
+        let legacy = task("DONE-OLD", Some(None));
+        state.tasks.insert(legacy.spec.id.clone(), legacy);
+        let open = task("OPEN-1", None);
+        state.tasks.insert(open.spec.id.clone(), open);
+
+        let mut batch = WriteBatch::new();
+        assert_eq!(prune_finished_tasks(&mut state, &mut batch, 3), 3);
+        let left: Vec<&str> = state.tasks.keys().map(|t| t.as_str()).collect();
+        assert_eq!(left, ["DONE-2", "DONE-3", "DONE-4", "OPEN-1"]);
+        assert_eq!(batch.len(), 3);
+        // Nothing more to drop.
+        let mut batch = WriteBatch::new();
+        assert_eq!(prune_finished_tasks(&mut state, &mut batch, 3), 0);
+        assert!(batch.is_empty());
     }
 }

@@ -223,6 +223,10 @@ pub struct TaskProgress {
     /// How many follow-up tasks this task created (used to derive their ids).
     #[serde(default)]
     pub spawned: u32,
+    /// When a station finished or cancelled it (node clock, Unix ms); `None` while open, and
+    /// for tasks finished before this was recorded or cancelled by the hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at_ms: Option<i64>,
 }
 
 impl TaskProgress {
@@ -233,6 +237,7 @@ impl TaskProgress {
             station: None,
             lines: vec![LineProgress::default(); spec.slots()],
             spawned: 0,
+            finished_at_ms: None,
         }
     }
 }

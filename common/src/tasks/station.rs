@@ -503,6 +503,7 @@ impl Station {
                     TaskStatus::Done
                 };
                 w.record.progress.station = None;
+                w.record.progress.finished_at_ms = Some(ctx.now_ms);
                 updates.push(w.record);
             }
             self.assign_next(ctx, updates, None)?;

@@ -112,6 +112,7 @@ fn a_product_scan_with_no_task_starts_a_blind_receipt() {
     dr.ok("C:CONFIRM");
     let r = dr.view.task(&blind.id).unwrap();
     assert_eq!(r.progress.status, TaskStatus::Done);
+    assert!(r.progress.finished_at_ms.is_some(), "{r:?}");
     assert_eq!(r.spec.lines.len(), 3);
     // The three putaway tasks wait for a station.
     assert_eq!(dr.view.open_tasks_of(TaskKind::Putaway).len(), 3);
