@@ -12,13 +12,11 @@ use stockpost_tests::fleet::record_receipt;
 use stockpost_tests::shift::weigh;
 use stockpost_tests::station::{mug, task_line, StationAgent, STATIONS};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pack_station_packs_by_scanner_and_scale_ignores_the_empty_platform_prints_the_label_and_ships_by_scanner(
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut a = StationAgent::start(dir.path(), STATIONS).await.unwrap();
+/// An agent whose handheld picked SO-1's three mugs into TOTE-1 (through the scan API):
+/// finishing the pick created the pack task for TOTE-1.
+async fn agent_with_a_picked_tote(dir: &std::path::Path) -> StationAgent {
+    let a = StationAgent::start(dir, STATIONS).await.unwrap();
     a.seed_world().await.unwrap();
-    // The tote: SO-1's three mugs picked at the handheld through the API.
     record_receipt(&a.node.writer, "P-01-01", "MUG-BLUE", "10")
         .await
         .unwrap();
@@ -37,7 +35,14 @@ async fn a_pack_station_packs_by_scanner_and_scale_ignores_the_empty_platform_pr
     ] {
         a.ok("hh-1", s).await.unwrap();
     }
-    // Finishing the pick created the pack task for TOTE-1.
+    a
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pack_station_packs_by_scanner_and_scale_ignores_the_empty_platform_prints_the_label_and_ships_by_scanner(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = agent_with_a_picked_tote(dir.path()).await;
 
     // Devices of pack-1: the packer's scans go through its pty scanner, the carton onto its
     // pty scale (an empty platform until then), the label to the TCP printer simulator.
@@ -127,26 +132,7 @@ async fn the_label_is_in_the_print_spool_when_the_weighing_that_asked_for_it_is_
     use stockpost_tests::shift::{pack, Scan};
 
     let dir = tempfile::tempdir().unwrap();
-    let mut a = StationAgent::start(dir.path(), STATIONS).await.unwrap();
-    a.seed_world().await.unwrap();
-    record_receipt(&a.node.writer, "P-01-01", "MUG-BLUE", "10")
-        .await
-        .unwrap();
-    let mut pick = TaskSpec::new(TaskId::new("PK-1").unwrap(), TaskKind::Pick);
-    pick.lines = vec![task_line("MUG-BLUE", "3", Some("P-01-01"), None)];
-    pick.order = Some(OrderRef::new("SO-1").unwrap());
-    a.task(pick).await.unwrap();
-    for s in [
-        "U:op-1",
-        "T:TOTE-1",
-        "L:P-01-01",
-        &mug(),
-        "Q:3",
-        "C:CONFIRM",
-        "T:TOTE-1",
-    ] {
-        a.ok("hh-1", s).await.unwrap();
-    }
+    let mut a = agent_with_a_picked_tote(dir.path()).await;
     // The printer is off (nothing listens): whatever is in the spool stays there.
     let off = stockpost_tests::mosquitto::free_port().unwrap();
     let spool = Spool::open(a.node.store.raw().clone()).unwrap();
