@@ -917,29 +917,7 @@ fn quarantine(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stockpost_common::domain::{EventBody, EventId, LocationCode, Qty, StockRef, StockStatus};
-
-    fn event(seq: u64, qty: &str) -> Event {
-        Event {
-            id: EventId {
-                node: NodeId::new("DC-EAST").unwrap_or_else(|_| unreachable!()),
-                seq,
-            },
-            at_ms: 1_700_000_000_000,
-            operator: None,
-            station: None,
-            task: None,
-            body: EventBody::Receive {
-                location: LocationCode::new("RCV-1").unwrap_or_else(|_| unreachable!()),
-                stock: StockRef::plain(
-                    stockpost_common::domain::Sku::new("MUG").unwrap_or_else(|_| unreachable!()),
-                ),
-                qty: qty.parse::<Qty>().unwrap_or_else(|_| unreachable!()),
-                status: StockStatus::Available,
-                inbound: None,
-            },
-        }
-    }
+    use crate::test_support::receipt as event;
 
     fn stored(events: &[Event]) -> BTreeMap<u64, Event> {
         events.iter().map(|e| (e.id.seq, e.clone())).collect()

@@ -18,5 +18,7 @@ pub mod node;
 pub mod ops;
 pub mod stock_view;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 pub mod time;
 pub mod webhooks;

@@ -1595,7 +1595,7 @@ pub fn is_pending(a: &StoredAdjustment) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stockpost_common::domain::{EventId, StockRef, StockStatus};
+    use crate::test_support::receipt;
 
     fn settings() -> Settings {
         Settings {
@@ -1616,26 +1616,6 @@ mod tests {
         }
     }
 
-    fn receipt(seq: u64) -> Event {
-        Event {
-            id: EventId {
-                node: NodeId::new("DC-EAST").unwrap_or_else(|_| unreachable!()),
-                seq,
-            },
-            at_ms: 1_700_000_000_000,
-            operator: None,
-            station: None,
-            task: None,
-            body: EventBody::Receive {
-                location: LocationCode::new("RCV-1").unwrap_or_else(|_| unreachable!()),
-                stock: StockRef::plain(Sku::new("MUG").unwrap_or_else(|_| unreachable!())),
-                qty: "3".parse::<Qty>().unwrap_or_else(|_| unreachable!()),
-                status: StockStatus::Available,
-                inbound: None,
-            },
-        }
-    }
-
     /// Applies one receipt through the ledger and the rules; returns the webhook events queued.
     fn webhooks_after_a_receipt(webhooks_off: bool) -> Vec<WebhookEvent> {
         let mut ops = Ops {
@@ -1644,7 +1624,7 @@ mod tests {
         };
         let mut ledger = Ledger::new();
         let mut batch = WriteBatch::new();
-        let event = receipt(1);
+        let event = receipt(1, "3");
         let applied = ledger.apply(&event).unwrap_or_else(|e| panic!("{e}"));
         let now = Now { wall: 0, mono: 0 };
         ops.after_event(

@@ -4,8 +4,8 @@
 //! A (node, sku)'s reservation is shown against its pickable available lines in key order, so
 //! the split of one line depends on the lines before it; a page therefore walks the lines from
 //! the start and emits those after its cursor. The cursor is the last line's key
-//! (`stockpost_common::ledger::encode_cursor`): pages stay exact while stock changes between them (no line is shown twice or skipped
-//! because others came or went).
+//! (`stockpost_common::ledger::encode_cursor`): pages stay exact while stock changes between
+//! them (no line is shown twice or skipped because others came or went).
 
 use crate::error::ApiError;
 use crate::ingest::HubState;

@@ -9,13 +9,17 @@ use stockpost_hub::cli::{self, Client};
 use stockpost_hub::node::HubNode;
 use stockpost_tests::hubapi::{hub_config_with_api, inject, Api, ADMIN, OPERATOR, VIEWER};
 
+/// A hub under `dir` with no broker reachable (the API works anyway).
+async fn start_hub(dir: &std::path::Path) -> HubNode {
+    HubNode::start(hub_config_with_api(&dir.join("hub"), "127.0.0.1:9", "").unwrap())
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csv_imports_and_json_files_create_items_locations_orders_and_inbound_notices() {
     let dir = tempfile::tempdir().unwrap();
-    let hub =
-        HubNode::start(hub_config_with_api(&dir.path().join("hub"), "127.0.0.1:9", "").unwrap())
-            .await
-            .unwrap();
+    let hub = start_hub(dir.path()).await;
     let api = Api::new(&hub).unwrap();
     api.ok(
         "PUT",
@@ -106,10 +110,7 @@ async fn csv_imports_and_json_files_create_items_locations_orders_and_inbound_no
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_snapshot_holds_master_data_stock_open_tasks_and_sequence_marks() {
     let dir = tempfile::tempdir().unwrap();
-    let hub =
-        HubNode::start(hub_config_with_api(&dir.path().join("hub"), "127.0.0.1:9", "").unwrap())
-            .await
-            .unwrap();
+    let hub = start_hub(dir.path()).await;
     let api = Api::new(&hub).unwrap();
     api.ok(
         "PUT",
@@ -186,10 +187,7 @@ async fn a_node_snapshot_holds_master_data_stock_open_tasks_and_sequence_marks()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stock_subcommand_follows_every_page_to_the_last_line() {
     let dir = tempfile::tempdir().unwrap();
-    let hub =
-        HubNode::start(hub_config_with_api(&dir.path().join("hub"), "127.0.0.1:9", "").unwrap())
-            .await
-            .unwrap();
+    let hub = start_hub(dir.path()).await;
     let api = Api::new(&hub).unwrap();
     let receipts: Vec<EventBody> = (1..=5)
         .map(|i| EventBody::Receive {
