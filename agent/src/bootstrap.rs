@@ -28,7 +28,7 @@ use stockpost_common::domain::{
     Place, Serial, Sku, StockRef, StockStatus,
 };
 use stockpost_common::ledger::{StockKey, Totals};
-use stockpost_common::tasks::TaskSpec;
+use stockpost_common::tasks::{LineProgress, TaskRecord, TaskSpec, TaskStatus};
 use tokio::sync::watch;
 
 /// Why a snapshot could not be fetched or used. Every variant is retried.
@@ -142,6 +142,30 @@ struct BalanceRow {
     on_hand: Dec,
 }
 
+/// How far a task of the snapshot got (hubs from before task tracking send none: the task starts
+/// fresh).
+#[derive(Debug, Deserialize)]
+struct ProgressRow {
+    status: TaskStatus,
+    #[serde(default)]
+    lines: Vec<LineProgress>,
+    #[serde(default)]
+    spawned: u32,
+}
+
+/// One task of the snapshot: the task as defined, with its `progress` beside the spec's fields.
+fn task_row(value: &serde_json::Value) -> Result<TaskRecord, String> {
+    let spec = TaskSpec::deserialize(value).map_err(|e| e.to_string())?;
+    let mut record = TaskRecord::open(spec);
+    if let Some(p) = value.get("progress").filter(|p| !p.is_null()) {
+        let p = ProgressRow::deserialize(p).map_err(|e| format!("progress: {e}"))?;
+        record.progress.status = p.status;
+        record.progress.lines = p.lines;
+        record.progress.spawned = p.spawned;
+    }
+    Ok(record)
+}
+
 #[derive(Debug, Deserialize)]
 struct TotalsRow {
     sku: Sku,
@@ -228,7 +252,27 @@ pub fn parse_snapshot(node: &NodeId, body: &[u8]) -> Result<Seed, SnapshotError>
     } else {
         Vec::new()
     };
-    let tasks: Vec<TaskSpec> = list(obj, "tasks")?;
+    let mut tasks = Vec::new();
+    for (i, row) in list::<serde_json::Value>(obj, "tasks")?.iter().enumerate() {
+        let record = task_row(row).map_err(|e| bad(format!("tasks[{i}]"), e))?;
+        if !record.progress.status.is_open() {
+            return Err(bad(
+                format!("tasks[{i}]"),
+                "is finished; a snapshot carries open tasks only",
+            ));
+        }
+        if record.progress.lines.len() > record.spec.slots() {
+            return Err(bad(
+                format!("tasks[{i}].progress.lines"),
+                format!(
+                    "{} entries for {} lines",
+                    record.progress.lines.len(),
+                    record.spec.slots()
+                ),
+            ));
+        }
+        tasks.push(record);
+    }
     let seed = Seed {
         items,
         locations,
@@ -411,6 +455,55 @@ mod tests {
             matches!(&seed, Ok(s) if s.applied_seq == 7 && s.downlink_seq == 3
                 && s.balances.len() == 1 && s.locations.len() == 1 && s.totals.len() == 1),
             "{seed:?}"
+        );
+    }
+
+    fn pack_task(status: &str) -> serde_json::Value {
+        json!({"id": "T-1-PACK", "kind": "pack", "order": "SO-1", "container": "TOTE-1",
+               "lines": [{"sku": "MUG", "qty": "3"}, {"sku": "CUP", "qty": "1"}],
+               "progress": {"status": status, "spawned": 1,
+                            "lines": [{"done": "2", "closed": false}, {"done": "1", "closed": true}]}})
+    }
+
+    #[test]
+    fn a_snapshot_task_is_seeded_with_its_progress() {
+        let mut v = snapshot();
+        v["tasks"] = json!([pack_task("in_progress"),
+                            {"id": "T-2", "kind": "count", "locations": ["A-01"]}]);
+        let seed = parse(&v).unwrap_or_else(|e| panic!("{e}"));
+        let pack = &seed.tasks[0];
+        assert_eq!(pack.progress.status, TaskStatus::InProgress);
+        assert_eq!(pack.progress.spawned, 1);
+        assert_eq!(pack.progress.lines[0].done.to_string(), "2");
+        assert!(pack.progress.lines[1].closed);
+        assert_eq!(
+            pack.progress.station, None,
+            "no station holds it on the new node"
+        );
+        let count = &seed.tasks[1];
+        assert_eq!(
+            count.progress.status,
+            TaskStatus::Open,
+            "no progress: fresh"
+        );
+        assert_eq!(count.progress.lines.len(), 1);
+    }
+
+    #[test]
+    fn a_snapshot_with_a_finished_task_or_too_much_progress_is_refused_naming_the_task() {
+        let mut v = snapshot();
+        v["tasks"] = json!([pack_task("done")]);
+        assert_eq!(
+            parse(&v).err().map(|e| e.field),
+            Some("tasks[0]".to_string())
+        );
+        let mut v = snapshot();
+        let mut task = pack_task("open");
+        task["lines"] = json!([{"sku": "MUG", "qty": "3"}]);
+        v["tasks"] = json!([task]);
+        assert_eq!(
+            parse(&v).err().map(|e| e.field),
+            Some("tasks[0].progress.lines".to_string())
         );
     }
 

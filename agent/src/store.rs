@@ -472,8 +472,9 @@ pub struct Seed {
     pub balances: Vec<(StockKey, stockpost_common::domain::Dec)>,
     /// This node's running totals per SKU.
     pub totals: Vec<(Sku, Totals)>,
-    /// The hub's open tasks for this node.
-    pub tasks: Vec<stockpost_common::tasks::TaskSpec>,
+    /// This node's open tasks as the hub knows them (its own and those the node made), with
+    /// their progress.
+    pub tasks: Vec<TaskRecord>,
     /// The last uplink sequence the hub applied: the next step gets `applied_seq + 1`.
     pub applied_seq: u64,
     /// The downlink head the snapshot covers: the downlink resumes after it.
@@ -529,12 +530,11 @@ pub fn seed_batch(batch: &mut WriteBatch, node: &NodeId, seed: &Seed) -> Result<
             encode("totals", totals)?,
         );
     }
-    for spec in &seed.tasks {
-        let record = TaskRecord::open(spec.clone());
+    for record in &seed.tasks {
         batch.put(
             "tasks",
             record.spec.id.as_str().as_bytes().to_vec(),
-            encode_json("tasks", &record)?,
+            encode_json("tasks", record)?,
         );
     }
     put_meta(batch, "head", seed.applied_seq);

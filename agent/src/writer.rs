@@ -17,7 +17,8 @@ use crate::store::{
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use stockpost_common::domain::{
-    Dec, Event, EventBody, EventId, Item, LocationCode, NodeId, OperatorId, Sku, StationId, TaskId,
+    Dec, Event, EventBody, EventId, Item, LocationCode, NodeId, OperatorId, ReasonCode, Sku,
+    StationId, TaskId,
 };
 use stockpost_common::ledger::{Ledger, StockKey};
 use stockpost_common::tasks::{Station, StationConfig, TaskRecord, TaskStatus};
@@ -753,6 +754,33 @@ fn apply_downlink(
             }
             DownlinkItem::Cancel { .. } | DownlinkItem::AdjustmentApproved { .. } => {
                 // Recorded as applied; the station runtime reacts to these once tasks exist.
+            }
+            DownlinkItem::ReverseAdjustment {
+                adjustment,
+                place,
+                stock,
+                status,
+                delta,
+            } => {
+                // The hub's approver rejected this change: book its opposite, as a node fact,
+                // in the same batch as the downlink mark (applied exactly once).
+                let plan = StepPlan {
+                    events: vec![PlannedEvent {
+                        body: EventBody::Adjust {
+                            place,
+                            stock,
+                            status,
+                            delta: -delta,
+                            reason: ReasonCode::AdjustmentReversed,
+                            adjustment: Some(adjustment),
+                        },
+                        operator: None,
+                        station: None,
+                        task: None,
+                    }],
+                    ops: WriteBatch::new(),
+                };
+                record(state, batch, plan, crate::stations::now_ms())?;
             }
         }
         state.down_applied = seq;

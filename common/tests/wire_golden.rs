@@ -164,6 +164,7 @@ fn every_kind_and_every_event_and_downlink_variant_has_a_golden_fixture() -> R<(
                     DownlinkItem::AdjustmentApproved { .. } => "adjustment_approved",
                     DownlinkItem::Task(_) => "task",
                     DownlinkItem::TaskCancel { .. } => "task_cancel",
+                    DownlinkItem::ReverseAdjustment { .. } => "reverse_adjustment",
                 }));
             }
             _ => {}
@@ -185,11 +186,13 @@ fn every_kind_and_every_event_and_downlink_variant_has_a_golden_fixture() -> R<(
         "status_change",
         "transfer_out",
         "transfer_in",
+        "task_defined",
+        "task_progress",
     ]
     .into_iter()
     .collect();
     assert_eq!(events, all_events);
-    assert_eq!(items.len(), 6);
+    assert_eq!(items.len(), 7);
     // Sample bodies come in variant order; a body kind not in the list above fails here.
     for (name, body) in support::sample_bodies()? {
         assert_eq!(name, EventBody::kind(&body));

@@ -105,6 +105,35 @@ impl Api {
     }
 }
 
+impl Api {
+    /// The kinds of `node`'s stock events at the hub, in sequence order: every applied event
+    /// but the task reports (`task_defined`, `task_progress`) a node sends beside them.
+    pub async fn stock_event_kinds(&self, node: &str, token: &str) -> anyhow::Result<Vec<String>> {
+        let mut kinds = Vec::new();
+        let mut after = 0u64;
+        loop {
+            let page = self
+                .ok(
+                    "GET",
+                    &format!("/api/v1/events?node={node}&after={after}&limit=1000"),
+                    token,
+                    None,
+                )
+                .await?;
+            for e in page["events"].as_array().into_iter().flatten() {
+                let kind = e["kind"].as_str().unwrap_or_default();
+                if !kind.starts_with("task_") {
+                    kinds.push(kind.to_string());
+                }
+            }
+            match page["next"].as_u64() {
+                Some(next) => after = next,
+                None => return Ok(kinds),
+            }
+        }
+    }
+}
+
 /// Feeds node events into the hub's ingest writer as if they came over MQTT (QoS 0 token, so
 /// releasing it sends nothing), numbering them after what the hub applied for the node.
 pub async fn inject(hub: &HubNode, node: &str, bodies: Vec<EventBody>) -> anyhow::Result<u64> {

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use std::str::FromStr;
 use stockpost_common::domain::{ContainerId, DocRef, LocationCode, OrderRef, TaskId};
-use stockpost_common::domain::{Dec, EventBody, MovePurpose, Place};
+use stockpost_common::domain::{Dec, EventBody, MovePurpose, Place, ReasonCode};
 use stockpost_common::tasks::TaskKind;
 use stockpost_common::wire::DownlinkItem;
 use stockpost_tests::fleet::record_receipt;
@@ -23,13 +23,22 @@ fn bodies_after(a: &StationAgent, after: u64) -> Vec<EventBody> {
     a.outbox()
         .unwrap()
         .into_iter()
-        .filter(|e| e.id.seq > after)
+        .filter(|e| e.id.seq > after && !e.body.is_task_report())
         .map(|e| e.body)
         .collect()
 }
 
 fn head(a: &StationAgent) -> u64 {
     stockpost_agent::writer::lock(a.node.writer.state()).head
+}
+
+/// How many stock events (not task reports) the outbox holds.
+fn stock_count(a: &StationAgent) -> usize {
+    a.outbox()
+        .unwrap()
+        .iter()
+        .filter(|e| !e.body.is_task_report())
+        .count()
 }
 
 /// Picks SO-1 (3 MUG-BLUE from P-01-01) into TOTE-1 at hh-1.
@@ -84,13 +93,48 @@ async fn a_blind_receipt_and_its_putaway_through_http_record_receive_and_move_an
 
     assert_eq!(a.on_hand("MUG-BLUE", "DOCK-1").await.unwrap(), d("0"));
     assert_eq!(a.on_hand("MUG-BLUE", &to).await.unwrap(), d("5"));
-    let events = a.outbox().unwrap();
-    let seqs: Vec<u64> = events.iter().map(|e| e.id.seq).collect();
+    let all = a.outbox().unwrap();
+    let seqs: Vec<u64> = all.iter().map(|e| e.id.seq).collect();
     assert_eq!(
         seqs,
-        vec![1, 2],
-        "one receive and one move, numbered gaplessly"
+        (1..=all.len() as u64).collect::<Vec<_>>(),
+        "numbered gaplessly"
     );
+    // The node reports both tasks it made, and that both finished, beside the stock events.
+    let reports: Vec<String> = all
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::TaskDefined { spec } => Some(format!("defined {}", spec.kind.as_str())),
+            EventBody::TaskProgress { task, status, .. } => {
+                let kind = if task.as_str().contains("PUT") {
+                    "putaway"
+                } else {
+                    "receive"
+                };
+                Some(format!("{kind} {status:?}"))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reports.first().map(String::as_str),
+        Some("defined receive"),
+        "{reports:?}"
+    );
+    assert!(
+        reports.contains(&"defined putaway".to_string()),
+        "{reports:?}"
+    );
+    assert_eq!(
+        reports.iter().filter(|r| r.ends_with("Done")).count(),
+        2,
+        "both tasks finished: {reports:?}"
+    );
+    let events: Vec<_> = all
+        .into_iter()
+        .filter(|e| !e.body.is_task_report())
+        .collect();
+    assert_eq!(events.len(), 2, "one receive and one move");
     assert!(matches!(&events[0].body, EventBody::Receive { qty, .. } if qty.get() == d("5")));
     assert!(matches!(
         &events[1].body,
@@ -342,6 +386,7 @@ async fn packing_check_weighs_the_carton_requests_a_label_and_the_carton_ships_a
                 .unwrap()
         }
     };
+    let stocked = stock_count(&a);
     let (status, v) = weigh("1.400", true).await;
     assert_eq!(
         (status, v["error"]["code"].clone()),
@@ -350,7 +395,7 @@ async fn packing_check_weighs_the_carton_requests_a_label_and_the_carton_ships_a
     );
     let (_, v) = weigh("1.260", false).await;
     assert_eq!(v["error"]["code"], "weight_unstable");
-    assert_eq!(head(&a), before, "refused weighings record nothing");
+    assert_eq!(stock_count(&a), stocked, "refused weighings record nothing");
     let (_, v) = weigh("1.260", true).await;
     assert_eq!(v["accepted"], true, "{v}");
     assert_eq!(
@@ -556,5 +601,35 @@ async fn an_idle_operator_is_signed_out_and_confirmed_progress_is_kept() {
     assert_eq!(a.on_hand("MUG-BLUE", "DOCK-1").await.unwrap(), d("1"));
     let tasks = a.get("/api/v1/tasks?kind=receive").await.unwrap();
     assert_eq!(tasks["tasks"][0]["status"], "in_progress", "{tasks}");
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_adjustment_is_reversed_by_the_node_as_an_adjust_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = agent(dir.path()).await;
+    record_receipt(&a.node.writer, "P-01-01", "MUG-BLUE", "10")
+        .await
+        .unwrap();
+    let before = head(&a);
+    let reversal = DownlinkItem::ReverseAdjustment {
+        adjustment: DocRef::new("ADJ-4").unwrap(),
+        place: Place::Location(LocationCode::new("P-01-01").unwrap()),
+        stock: stockpost_common::domain::StockRef::plain(
+            stockpost_common::domain::Sku::new("MUG-BLUE").unwrap(),
+        ),
+        status: stockpost_common::domain::StockStatus::Available,
+        delta: d("4"),
+    };
+    let seq = a.downlink(vec![reversal.clone()]).await.unwrap();
+    // The same item again (a resend) is a duplicate: booked once.
+    a.node.writer.downlink(seq, vec![reversal]).await.unwrap();
+    let ev = bodies_after(&a, before);
+    assert!(
+        matches!(&ev[..], [EventBody::Adjust { delta, reason: ReasonCode::AdjustmentReversed, adjustment: Some(doc), .. }]
+            if *delta == d("-4") && doc.as_str() == "ADJ-4"),
+        "{ev:?}"
+    );
+    assert_eq!(a.on_hand("MUG-BLUE", "P-01-01").await.unwrap(), d("6"));
     a.stop().await;
 }

@@ -125,14 +125,22 @@ async fn after_a_crash_by_kill_9_mid_flow_every_acknowledged_step_is_there_once_
     let first = scan(addr, &mug()).await.unwrap();
     let task = first["station"]["task"]["id"].clone();
     scan(addr, "C:CONFIRM").await.unwrap(); // 1 received
+    let (_, seq_1) = stock_and_seq(addr).await;
+    scan(addr, &mug()).await.unwrap();
+    scan(addr, "C:CONFIRM").await.unwrap(); // 2 received
+    let (_, seq_2) = stock_and_seq(addr).await;
+    // Every further receipt records the same events: the receive, the putaway task it makes
+    // and the receipt's progress report (docs/protocol.md, "Tasks").
+    let per_receipt = seq_2 - seq_1;
+    assert_eq!(per_receipt, 3, "receive + task_defined + task_progress");
 
     // Receive one mug per confirm until the process dies under the loop.
-    let (acked_tx, mut acked_rx) = watch::channel(1u64);
+    let (acked_tx, mut acked_rx) = watch::channel(2u64);
     let acked_tx = Arc::new(acked_tx);
     let looper = tokio::spawn({
         let acked_tx = Arc::clone(&acked_tx);
         async move {
-            let mut acked = 1u64;
+            let mut acked = 2u64;
             loop {
                 if scan(addr, &mug()).await.is_err() {
                     return acked;
@@ -171,8 +179,9 @@ async fn after_a_crash_by_kill_9_mid_flow_every_acknowledged_step_is_there_once_
         "acknowledged {acked} receipts, found {received} (one unacknowledged in-flight step may have landed)"
     );
     assert_eq!(
-        last_seq, received,
-        "one event per receipt: nothing doubled, no gap"
+        last_seq,
+        seq_2 + (received - 2) * per_receipt,
+        "the same events per receipt: nothing doubled, no gap"
     );
 
     // The station resumes the same blind receipt with the same operator.
@@ -187,8 +196,8 @@ async fn after_a_crash_by_kill_9_mid_flow_every_acknowledged_step_is_there_once_
     assert!(on_hand_after > on_hand);
     assert_eq!(
         last_seq_after,
-        last_seq + 1,
-        "one more event, numbered next"
+        last_seq + per_receipt,
+        "one more receipt's events, numbered next"
     );
     child.start_kill().unwrap();
     child.wait().await.unwrap();

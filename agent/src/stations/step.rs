@@ -8,7 +8,7 @@ use crate::store::encode_json;
 use crate::writer::{AgentState, PlannedEvent, StepFn, StepPlan, StepRejected};
 use serde_json::json;
 use stockpost_common::domain::StationId;
-use stockpost_common::tasks::{Input, Outcome, TaskRecord};
+use stockpost_common::tasks::{task_events, Input, Outcome, TaskRecord};
 
 fn internal(message: String) -> StepRejected {
     StepRejected {
@@ -106,6 +106,18 @@ pub fn station_step(id: StationId, input: Input, now_ms: i64, spool: Option<Spoo
                         station: Some(a.station.clone()),
                         task: a.task.clone(),
                     });
+                }
+                // The hub learns every task the node made and every change of progress, in
+                // the same batch as the step (docs/protocol.md, "Tasks").
+                for r in &records {
+                    for body in task_events(state.tasks.get(&r.spec.id), r) {
+                        plan.events.push(PlannedEvent {
+                            body,
+                            operator: a.operator.clone(),
+                            station: Some(a.station.clone()),
+                            task: Some(r.spec.id.clone()),
+                        });
+                    }
                 }
                 let response = json!({ "station": a.state, "print": a.print, "flow": flow });
                 for r in records {

@@ -68,6 +68,9 @@ pub enum ReasonCode {
     CustomerReturn,
     /// Other, explained in a note.
     Other,
+    /// The reversal of an adjustment the hub's approver rejected (booked by the node when the
+    /// hub asks for it, never reviewed again).
+    AdjustmentReversed,
 }
 
 /// Something that needs a person's attention, grouped in KPIs.
@@ -99,6 +102,12 @@ pub enum ExceptionCode {
     /// A node sent events under sequence numbers the hub had already applied with different
     /// content (a wiped node that restarted without a bootstrap): they were not applied.
     SequenceReused,
+    /// Goods were received against an inbound notice or return that was closed or fully
+    /// received already (the receipt is a fact and was applied).
+    OverReceipt,
+    /// A message arrived for a node that was never registered with `PUT /nodes/{node}`: it
+    /// was not applied.
+    UnknownNode,
 }
 
 /// The lifecycle status of an order.

@@ -11,6 +11,7 @@ use super::ids::{
     ContainerId, DocRef, Lot, NodeId, OperatorId, OrderRef, Serial, Sku, StationId, TaskId,
 };
 use super::location::LocationCode;
+use crate::tasks::{LineProgress, TaskSpec, TaskStatus};
 use serde::{Deserialize, Serialize};
 
 /// Identifies one event: the node that recorded it and its gapless per-node sequence number.
@@ -261,6 +262,26 @@ pub enum EventBody {
         /// The sending node.
         from_node: NodeId,
     },
+    /// A task the node created itself (a blind receipt, the putaway after a receipt, the pack
+    /// task after a pick, the ship task after a pack, a min/max replenishment), or a task whose
+    /// definition the node changed, so the hub knows every task a node has. A blind receipt is
+    /// reported without its lines (they are a log of its receive events). Moves nothing.
+    TaskDefined {
+        /// The task as the node defines it now.
+        spec: TaskSpec,
+    },
+    /// A task's status or progress changed at the node (a line advanced or closed, the task
+    /// was started, finished or given up). Moves nothing: the stock moves are their own events.
+    TaskProgress {
+        /// The task.
+        task: TaskId,
+        /// Its status now.
+        status: TaskStatus,
+        /// Progress per line (for a count task: per location).
+        lines: Vec<LineProgress>,
+        /// How many follow-up tasks it created (their ids derive from this number).
+        spawned: u32,
+    },
 }
 
 /// The short name of an event kind, as used in the HTTP API and metrics.
@@ -281,7 +302,18 @@ impl EventBody {
             EventBody::StatusChange { .. } => "status_change",
             EventBody::TransferOut { .. } => "transfer_out",
             EventBody::TransferIn { .. } => "transfer_in",
+            EventBody::TaskDefined { .. } => "task_defined",
+            EventBody::TaskProgress { .. } => "task_progress",
         }
+    }
+
+    /// True for the events that report a task (`task_defined`, `task_progress`) rather than a
+    /// movement or a count of stock.
+    pub fn is_task_report(&self) -> bool {
+        matches!(
+            self,
+            EventBody::TaskDefined { .. } | EventBody::TaskProgress { .. }
+        )
     }
 }
 
@@ -343,6 +375,27 @@ pub enum EventError {
     /// An SSCC that is not 18 digits with a valid check digit.
     #[error("sscc: {0:?} is not an 18-digit SSCC with a valid check digit")]
     Sscc(String),
+    /// A task event with more lines or locations than an event may carry.
+    #[error("{field}: {count} entries; at most {max} are allowed")]
+    TooMany {
+        /// Which list.
+        field: &'static str,
+        /// How many.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+fn at_most(field: &'static str, count: usize) -> Result<(), EventError> {
+    if count > MAX_LINES_PER_EVENT {
+        return Err(EventError::TooMany {
+            field,
+            count,
+            max: MAX_LINES_PER_EVENT,
+        });
+    }
+    Ok(())
 }
 
 impl Event {
@@ -422,6 +475,11 @@ impl Event {
             EventBody::TransferOut { to_node, .. } if to_node == &self.id.node => {
                 Err(EventError::TransferToSelf)
             }
+            EventBody::TaskDefined { spec } => {
+                at_most("spec.lines", spec.lines.len())?;
+                at_most("spec.locations", spec.locations.len())
+            }
+            EventBody::TaskProgress { lines, .. } => at_most("lines", lines.len()),
             _ => Ok(()),
         }
     }

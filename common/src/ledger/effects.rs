@@ -230,6 +230,8 @@ pub(crate) fn effects_of(event: &Event) -> Effects {
             fx.add(event, Place::Location(to.clone()), stock, avail, qty.get());
             fx.flow(stock, Flow::TransferredIn, qty.get());
         }
+        // Task events record work, not stock: they move nothing.
+        EventBody::TaskDefined { .. } | EventBody::TaskProgress { .. } => {}
     }
     fx
 }

@@ -12,6 +12,7 @@ mod product;
 pub mod putaway;
 pub mod receive;
 pub mod replenish;
+pub mod report;
 pub mod returns;
 pub mod ship;
 pub mod spec;
@@ -24,6 +25,7 @@ mod tests;
 pub use error::{ErrorCode, StepError};
 
 pub use replenish::{replenishment_needed, MinMaxRule};
+pub use report::{reported_progress, reported_spec, task_events};
 pub use spec::{LineProgress, TaskKind, TaskLine, TaskProgress, TaskRecord, TaskSpec, TaskStatus};
 pub use station::{
     Accepted, Expect, ExpectScan, Input, Outcome, PrintLabel, Station, StationConfig, StationView,

@@ -5,7 +5,10 @@
 //! their index (postcard), so new variants are only ever appended at the end. A field is never
 //! added to or removed from an existing message or variant: that is a new format version.
 
-use crate::domain::{DocRef, Event, Item, LocationCode, LocationInfo, OrderRef, TaskId};
+use crate::domain::{
+    Dec, DocRef, Event, Item, LocationCode, LocationInfo, OrderRef, Place, StockRef, StockStatus,
+    TaskId,
+};
 use crate::tasks::TaskSpec;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -122,6 +125,21 @@ pub enum DownlinkItem {
     TaskCancel {
         /// The task.
         task: TaskId,
+    },
+    /// An approver rejected an adjustment (or a count variance) of this node: the node books
+    /// the opposite change, an `adjust` event with reason `adjustment_reversed` and this
+    /// `adjustment` reference, so the node's and the hub's books return to what they were.
+    ReverseAdjustment {
+        /// The hub's reference of the rejected adjustment (`ADJ-<id>`).
+        adjustment: DocRef,
+        /// Where the rejected change was booked.
+        place: Place,
+        /// What.
+        stock: StockRef,
+        /// In which status.
+        status: StockStatus,
+        /// The rejected change (the node books its negation).
+        delta: Dec,
     },
 }
 

@@ -254,7 +254,70 @@ pub fn sample_bodies() -> R<Vec<(&'static str, EventBody)>> {
                 from_node: NodeId::new("DC-WEST")?,
             },
         ),
+        (
+            "task_defined",
+            EventBody::TaskDefined { spec: pack_task()? },
+        ),
+        (
+            "task_progress",
+            EventBody::TaskProgress {
+                task: TaskId::new("T-PICK-1-PACK")?,
+                status: stockpost_common::tasks::TaskStatus::InProgress,
+                lines: vec![
+                    stockpost_common::tasks::LineProgress {
+                        done: nonneg("2")?,
+                        closed: false,
+                    },
+                    stockpost_common::tasks::LineProgress {
+                        done: nonneg("1")?,
+                        closed: true,
+                    },
+                ],
+                spawned: 1,
+            },
+        ),
     ])
+}
+
+/// A pack task as a node makes it after a pick.
+fn pack_task() -> R<stockpost_common::tasks::TaskSpec> {
+    use stockpost_common::tasks::{TaskKind, TaskLine, TaskSpec};
+    let mut spec = TaskSpec::new(TaskId::new("T-PICK-1-PACK")?, TaskKind::Pack);
+    spec.order = Some(order("SO-5001")?);
+    spec.container = Some(ContainerId::new("TOTE-7")?);
+    spec.priority = 5;
+    spec.lines = vec![
+        TaskLine {
+            sku: Sku::new("MUG-BLUE")?,
+            qty: qty("2")?,
+            location: None,
+            to: None,
+            lot: None,
+            serial: None,
+            expiry: None,
+        },
+        TaskLine {
+            sku: Sku::new("YOG-NAT")?,
+            qty: qty("1")?,
+            location: None,
+            to: None,
+            lot: Some(Lot::new("L-2291")?),
+            serial: None,
+            expiry: Some(Date::parse("2027-01-31")?),
+        },
+    ];
+    Ok(spec)
+}
+
+/// The downlink variants appended after the task ones (their own fixture).
+pub fn sample_reversal_items() -> R<Vec<DownlinkItem>> {
+    Ok(vec![DownlinkItem::ReverseAdjustment {
+        adjustment: doc("ADJ-12")?,
+        place: Place::Location(loc("A-01-03-B-2")?),
+        stock: mug()?,
+        status: StockStatus::Available,
+        delta: Dec::from_str("29")?,
+    }])
 }
 
 /// A sample event at `seq` on the sample node.
@@ -424,6 +487,15 @@ pub fn samples() -> R<Vec<(String, Envelope)>> {
             11,
             Message::Downlink {
                 items: sample_task_items()?,
+            },
+        )?,
+    ));
+    out.push((
+        "downlink_reverse_adjustment".into(),
+        env(
+            13,
+            Message::Downlink {
+                items: sample_reversal_items()?,
             },
         )?,
     ));
@@ -825,6 +897,43 @@ pub fn arb_event_body() -> BoxedStrategy<EventBody> {
                 from_node
             }
         ),
+        (arb_doc(), arb_order(), vec((arb_sku(), arb_qty()), 0..3)).prop_map(
+            |(doc, order, lines)| {
+                let id = TaskId::new(format!("T-{doc}")).unwrap_or_else(|e| panic!("{e}"));
+                let mut spec = stockpost_common::tasks::TaskSpec::new(
+                    id,
+                    stockpost_common::tasks::TaskKind::Pack,
+                );
+                spec.order = Some(order);
+                spec.lines = lines
+                    .into_iter()
+                    .map(|(sku, qty)| stockpost_common::tasks::TaskLine {
+                        sku,
+                        qty,
+                        location: None,
+                        to: None,
+                        lot: None,
+                        serial: None,
+                        expiry: None,
+                    })
+                    .collect();
+                EventBody::TaskDefined { spec }
+            }
+        ),
+        (
+            arb_doc(),
+            vec((arb_nonneg(), any::<bool>()), 0..4),
+            any::<u32>()
+        )
+            .prop_map(|(doc, lines, spawned)| EventBody::TaskProgress {
+                task: TaskId::new(format!("T-{doc}")).unwrap_or_else(|e| panic!("{e}")),
+                status: stockpost_common::tasks::TaskStatus::InProgress,
+                lines: lines
+                    .into_iter()
+                    .map(|(done, closed)| stockpost_common::tasks::LineProgress { done, closed })
+                    .collect(),
+                spawned,
+            }),
     ]
     .boxed()
 }
@@ -956,6 +1065,22 @@ pub fn arb_downlink_item() -> BoxedStrategy<DownlinkItem> {
             task: stockpost_common::domain::TaskId::new(format!("T-{doc}"))
                 .unwrap_or_else(|e| panic!("{e}"))
         }),
+        (
+            arb_doc(),
+            arb_place(),
+            arb_stock(),
+            arb_stock_status(),
+            arb_dec()
+        )
+            .prop_map(|(adjustment, place, stock, status, delta)| {
+                DownlinkItem::ReverseAdjustment {
+                    adjustment,
+                    place,
+                    stock,
+                    status,
+                    delta,
+                }
+            }),
     ]
     .boxed()
 }
