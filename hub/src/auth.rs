@@ -1,7 +1,7 @@
 //! Bearer tokens and roles: viewer < operator < approver < admin.
 
 use crate::config::AuthConfig;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 use stockpost_common::orders::{Actor, Role};

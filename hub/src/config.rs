@@ -40,6 +40,28 @@ pub struct HubConfig {
     /// Outbound webhooks.
     #[serde(default)]
     pub webhooks: Vec<WebhookConfig>,
+    /// Bounds of the quarantine.
+    #[serde(default)]
+    pub quarantine: QuarantineConfig,
+}
+
+/// `[quarantine]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuarantineConfig {
+    /// Most quarantine records kept per node (and for messages naming no node).
+    pub max_per_node: u64,
+    /// Most quarantine records kept in all.
+    pub max_total: u64,
+}
+
+impl Default for QuarantineConfig {
+    fn default() -> Self {
+        Self {
+            max_per_node: 100,
+            max_total: 1_000,
+        }
+    }
 }
 
 /// `[approval]`
@@ -170,7 +192,8 @@ pub struct MqttConfig {
     pub password_file: Option<PathBuf>,
     /// Stable client id (the broker keeps the persistent session under it).
     pub client_id: String,
-    /// Shared-subscription group, for several hub replicas.
+    /// Shared-subscription group, for several hub replicas: refused until the books live in a
+    /// database the hubs share (each embedded store would keep its own books).
     pub share_group: Option<String>,
     /// Keep-alive in seconds.
     pub keep_alive_secs: u64,
@@ -328,6 +351,13 @@ impl HubConfig {
             )
         })?;
         split_host_port(&self.mqtt.address).map_err(|reason| invalid("mqtt.address", reason))?;
+        if self.mqtt.share_group.is_some() {
+            return Err(invalid(
+                "mqtt.share_group",
+                "several hubs cannot share one stream yet: each hub keeps its own books in its \
+                 embedded store, so the nodes' events would be split between them; run one hub",
+            ));
+        }
         if self.mqtt.client_id.is_empty() {
             return Err(invalid(
                 "mqtt.client_id",
@@ -405,6 +435,14 @@ impl HubConfig {
             return Err(invalid(
                 "downlink.max_pending",
                 "it and downlink.tick_ms must be at least 1",
+            ));
+        }
+        if self.quarantine.max_per_node == 0
+            || self.quarantine.max_total < self.quarantine.max_per_node
+        {
+            return Err(invalid(
+                "quarantine.max_total",
+                "quarantine.max_per_node must be at least 1 and max_total at least max_per_node",
             ));
         }
         for (i, hook) in self.webhooks.iter().enumerate() {

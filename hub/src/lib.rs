@@ -1,8 +1,10 @@
 //! stockpost-hub: the central program.
 //!
-//! Thin IO loops around the pure core: the store (the only module touching the embedded
-//! database), the ingest writer that applies node events exactly once and in order, the MQTT
-//! side, and the ops HTTP API.
+//! Thin IO loops around the pure engine (`stockpost_engine`): the embedded repository
+//! (`repo`, the only module touching the store), the writer thread that runs each round of
+//! commands through the engine and commits it (`writer`), the MQTT side (`mqtt`, and the
+//! embedded broker), the ops HTTP API (`http`, with every JSON shape in `dto`), the webhook
+//! sender and the CLI.
 
 pub mod auth;
 #[cfg(feature = "embedded-broker")]
@@ -10,15 +12,11 @@ pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod dashboard;
-pub mod error;
+pub mod dto;
 pub mod http;
-pub mod ingest;
 pub mod mqtt;
 pub mod node;
-pub mod ops;
-pub mod stock_view;
-pub mod store;
-#[cfg(test)]
-mod test_support;
+pub mod repo;
 pub mod time;
 pub mod webhooks;
+pub mod writer;

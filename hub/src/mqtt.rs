@@ -1,10 +1,9 @@
-//! The hub's MQTT side: subscribes to every node's uplink, hands batches to the ingest writer,
+//! The hub's MQTT side: subscribes to every node's uplink, hands batches to the writer,
 //! publishes acks and resend requests, and PUBACKs each packet only after the writer released
 //! it (manual acks, after the durable commit).
 
 use crate::config::{split_host_port, HubConfig};
-use crate::ingest::{IngestHandle, IngestRequest, Outgoing};
-use crate::store::Quarantined;
+use crate::writer::{Outgoing, Request, WriterHandle};
 use rand::Rng;
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, Publish, QoS, Transport};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,6 +12,7 @@ use std::time::Duration;
 use stockpost_common::domain::NodeId;
 use stockpost_common::sync::{topics, ReceiverTransmit};
 use stockpost_common::wire::{self, Limits, Message};
+use stockpost_engine::{Command, Effect};
 use tokio::sync::{mpsc, watch};
 
 /// Counters for metrics.
@@ -61,18 +61,19 @@ pub fn options(config: &HubConfig) -> Result<MqttOptions, String> {
 }
 
 /// Why a message was refused: the node and seq when known, and the reason.
-type Refusal = (Option<String>, Option<u64>, String);
+type Refusal = (Option<NodeId>, Option<u64>, String);
 
 fn classify(publish: &Publish, limits: &Limits) -> Result<(NodeId, wire::Envelope), Refusal> {
     let topic_node = match topics::parse(&publish.topic) {
         Some(topics::Topic::Up(n)) | Some(topics::Topic::Status(n)) => n,
         _ => return Err((None, None, format!("unexpected topic {}", publish.topic))),
     };
-    let envelope = wire::decode(&publish.payload, limits)
-        .map_err(|e| (Some(topic_node.clone()), None, e.to_string()))?;
+    let named = NodeId::new(topic_node.clone()).ok();
+    let envelope =
+        wire::decode(&publish.payload, limits).map_err(|e| (named.clone(), None, e.to_string()))?;
     if envelope.node.as_str() != topic_node {
         return Err((
-            Some(topic_node.clone()),
+            named,
             Some(envelope.seq),
             format!(
                 "envelope says node {} but it was published on the topic of node {topic_node}",
@@ -86,7 +87,7 @@ fn classify(publish: &Publish, limits: &Limits) -> Result<(NodeId, wire::Envelop
 /// Runs the hub's MQTT loop until `shutdown` turns true.
 pub async fn run(
     config: HubConfig,
-    ingest: IngestHandle<Publish>,
+    writer: WriterHandle<Publish>,
     mut outgoing: mpsc::Receiver<Outgoing<Publish>>,
     counters: Arc<MqttCounters>,
     mut shutdown: watch::Receiver<bool>,
@@ -101,7 +102,7 @@ pub async fn run(
     let min_ms = config.mqtt.reconnect_min_ms;
     let max_ms = config.mqtt.reconnect_max_ms;
     let mut backoff_ms = min_ms;
-    let subscriptions = topics::hub_subscriptions(config.mqtt.share_group.as_deref());
+    let subscriptions = topics::hub_subscriptions(None);
 
     // Publishing acks and releasing packets runs beside the event loop.
     let publisher = {
@@ -110,7 +111,8 @@ pub async fn run(
         tokio::spawn(async move {
             while let Some(o) = outgoing.recv().await {
                 match o {
-                    Outgoing::Ack { node, transmit } => {
+                    Outgoing::Effect(Effect::Notice(_)) => {}
+                    Outgoing::Effect(Effect::Transmit { node, transmit }) => {
                         let (message, seq) = match transmit {
                             ReceiverTransmit::Ack(seq) => (Message::Ack { applied_seq: seq }, seq),
                             ReceiverTransmit::ResendRequest(from) => {
@@ -129,11 +131,11 @@ pub async fn run(
                             Err(e) => tracing::error!(error = %e, "ack does not encode"),
                         }
                     }
-                    Outgoing::Downlink {
+                    Outgoing::Effect(Effect::Downlink {
                         node,
                         first_seq,
                         items,
-                    } => {
+                    }) => {
                         let count = items.len();
                         match wire::encode(&Message::Downlink { items }, &node, first_seq) {
                             Ok(bytes) => {
@@ -165,7 +167,7 @@ pub async fn run(
     // Requests waiting for room in the ingest queue. The event loop keeps being polled while
     // they wait (pings, PUBACKs, acks must flow), and the broker sends at most its in-flight
     // window of unacked messages, which bounds this buffer.
-    let mut waiting: std::collections::VecDeque<IngestRequest<Publish>> =
+    let mut waiting: std::collections::VecDeque<Request<Publish>> =
         std::collections::VecDeque::new();
     loop {
         let event = tokio::select! {
@@ -173,7 +175,7 @@ pub async fn run(
                 if *shutdown.borrow() { break; }
                 continue;
             }
-            permit = ingest.tx.reserve(), if !waiting.is_empty() => {
+            permit = writer.tx.reserve(), if !waiting.is_empty() => {
                 match permit {
                     Ok(permit) => {
                         if let Some(request) = waiting.pop_front() {
@@ -191,7 +193,7 @@ pub async fn run(
                 backoff_ms = min_ms;
                 counters.connects.fetch_add(1, Ordering::Relaxed);
                 counters.connected.store(true, Ordering::Relaxed);
-                waiting.push_back(IngestRequest::Link { up: true });
+                waiting.push_back(Request::fire(Command::Link { up: true }));
                 for topic in &subscriptions {
                     if let Err(e) = client.try_subscribe(topic.clone(), QoS::AtLeastOnce) {
                         tracing::warn!(error = %e, "subscribe not queued");
@@ -200,63 +202,53 @@ pub async fn run(
             }
             Ok(MqttEvent::Incoming(Packet::Publish(publish))) => {
                 counters.received.fetch_add(1, Ordering::Relaxed);
-                let request = match classify(&publish, &limits) {
+                let command = match classify(&publish, &limits) {
                     Ok((node, envelope)) => match envelope.message {
-                        Message::EventBatch { events } => IngestRequest::Batch {
-                            node,
-                            events,
-                            token: publish,
-                        },
+                        Message::EventBatch { events } => Command::NodeBatch { node, events },
                         Message::NodeStatus {
                             online,
                             outbox_pending,
                             last_seq,
-                        } => IngestRequest::Status {
+                        } => Command::NodeStatus {
                             node,
                             online,
                             head: last_seq,
                             pending: outbox_pending,
-                            token: publish,
                         },
-                        Message::DownlinkAck { applied_seq } => IngestRequest::DownlinkAck {
-                            node,
-                            applied_seq,
-                            token: publish,
-                        },
+                        Message::DownlinkAck { applied_seq } => {
+                            Command::DownlinkAck { node, applied_seq }
+                        }
                         other => {
                             counters.rejected.fetch_add(1, Ordering::Relaxed);
-                            IngestRequest::Quarantine {
-                                item: Quarantined {
-                                    node: Some(node.to_string()),
-                                    seq: Some(envelope.seq),
-                                    reason: format!("a node may not send {}", other.kind()),
-                                    at_ms: 0,
-                                    raw: publish.payload.to_vec(),
-                                },
-                                token: publish,
+                            Command::Poison {
+                                node: Some(node),
+                                seq: Some(envelope.seq),
+                                reason: format!("a node may not send {}", other.kind()),
+                                payload: publish.payload.to_vec(),
                             }
                         }
                     },
                     Err((node, seq, reason)) => {
                         counters.rejected.fetch_add(1, Ordering::Relaxed);
-                        IngestRequest::Quarantine {
-                            item: Quarantined {
-                                node,
-                                seq,
-                                reason,
-                                at_ms: 0,
-                                raw: publish.payload.to_vec(),
-                            },
-                            token: publish,
+                        Command::Poison {
+                            node,
+                            seq,
+                            reason,
+                            payload: publish.payload.to_vec(),
                         }
                     }
+                };
+                let request = Request {
+                    command,
+                    token: Some(publish),
+                    reply: None,
                 };
                 waiting.push_back(request);
             }
             Ok(_) => {}
             Err(e) => {
                 if counters.connected.swap(false, Ordering::Relaxed) {
-                    waiting.push_back(IngestRequest::Link { up: false });
+                    waiting.push_back(Request::fire(Command::Link { up: false }));
                 }
                 tracing::warn!(error = %e, "mqtt connection lost; reconnecting");
                 let jitter = rand::rng().random_range(0..=backoff_ms / 2);

@@ -1,11 +1,11 @@
-//! Assembles a running hub: store, ingest writer, MQTT side, timer, webhooks and HTTP.
+//! Assembles a running hub: repository, engine and writer, MQTT side, timer, webhook sender
+//! and HTTP.
 
 use crate::config::HubConfig;
-use crate::ingest::{self, IngestConfig, IngestHandle, IngestRequest};
 use crate::mqtt::{self, MqttCounters};
-use crate::ops::Settings;
-use crate::store::{HubStore, HubStoreError};
-use crate::webhooks::{self, Webhooks};
+use crate::repo::{EmbeddedRepo, StoreReader};
+use crate::webhooks::{self, WebhookCounters};
+use crate::writer::{self, Outputs, Published, Request, WriterHandle};
 use rumqttc::Publish;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +13,9 @@ use std::time::Duration;
 use stockpost_common::domain::Dec;
 use stockpost_common::orders::{ApprovalPolicy, WeightTolerance};
 use stockpost_common::sync::{ReceiverConfig, SenderConfig};
+use stockpost_engine::read::ReadModel;
+use stockpost_engine::settings::{HookTarget, QuarantineLimits, Settings};
+use stockpost_engine::{Command, Engine};
 use tokio::sync::{mpsc, watch};
 
 /// Why the hub cannot start.
@@ -20,7 +23,7 @@ use tokio::sync::{mpsc, watch};
 pub enum StartError {
     /// The store failed.
     #[error("store: {0}")]
-    Store(#[from] HubStoreError),
+    Store(#[from] stockpost_engine::repo::RepoError),
     /// MQTT settings.
     #[error("mqtt: {0}")]
     Mqtt(String),
@@ -35,6 +38,9 @@ pub enum StartError {
     /// A setting.
     #[error("config: {0}")]
     Config(String),
+    /// The writer thread.
+    #[error("writer: {0}")]
+    Writer(std::io::Error),
     /// The embedded broker.
     #[cfg(feature = "embedded-broker")]
     #[error("mqtt.embedded_broker: {0}")]
@@ -64,20 +70,20 @@ async fn start_embedded_broker(config: &HubConfig) -> Result<(), StartError> {
 pub struct HubNode {
     /// Its configuration.
     pub config: HubConfig,
-    /// Its store.
-    pub store: HubStore,
-    /// The ingest writer.
-    pub ingest: IngestHandle<Publish>,
+    /// The writer.
+    pub writer: WriterHandle<Publish>,
+    /// Reads the store directly (event log, audit, webhook trees).
+    pub reader: StoreReader,
     /// MQTT counters.
     pub mqtt_counters: Arc<MqttCounters>,
+    /// Webhook counters.
+    pub webhook_counters: Arc<WebhookCounters>,
     /// Where the HTTP API listens.
     pub http_addr: SocketAddr,
-    /// Webhook deliveries.
-    pub webhooks: Arc<Webhooks>,
     shutdown: watch::Sender<bool>,
     mqtt_task: tokio::task::JoinHandle<Result<(), String>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    ingest_thread: Option<std::thread::JoinHandle<()>>,
+    writer_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 fn dec(key: &str, text: &str) -> Result<Dec, StartError> {
@@ -106,130 +112,125 @@ pub fn settings(config: &HubConfig) -> Result<Settings, StartError> {
             max_in_flight: config.downlink.max_in_flight,
             ack_timeout_ms: config.downlink.ack_timeout_ms,
         },
+        receiver: ReceiverConfig {
+            resend_interval_ms: config.ingest.resend_interval_ms,
+        },
         max_pending: config.downlink.max_pending,
         auto_release: config.orders.auto_release,
+        hooks: config
+            .webhooks
+            .iter()
+            .map(|h| HookTarget {
+                url: h.url.clone(),
+                events: h.events.clone(),
+            })
+            .collect(),
+        quarantine: QuarantineLimits {
+            per_node: config.quarantine.max_per_node,
+            total: config.quarantine.max_total,
+        },
     })
 }
 
 impl HubNode {
-    /// Opens the store, loads the state, starts ingest, MQTT, the timer, webhooks and HTTP.
+    /// Opens the repository, starts the writer, MQTT, the timer, webhooks and HTTP.
     pub async fn start(config: HubConfig) -> Result<Self, StartError> {
-        let (store, quarantined) = HubStore::open(&config)?;
-        if let Some(moved) = quarantined {
+        mqtt::options(&config).map_err(StartError::Mqtt)?;
+        let engine = Engine::new(settings(&config)?);
+        let (repo, moved) = EmbeddedRepo::open(&config)?;
+        if let Some(moved) = moved {
             tracing::error!(moved_to = %moved.display(), "the hub store was corrupt and was moved aside; starting empty");
         }
-        mqtt::options(&config).map_err(StartError::Mqtt)?;
+        let reader = repo.reader();
         if config.mqtt.embedded_broker {
             start_embedded_broker(&config).await?;
         }
-        let settings = settings(&config)?;
-        let (webhooks, hook_rx) = Webhooks::open(config.webhooks.clone(), store.clone())?;
-        let webhooks = Arc::new(webhooks);
         let (out_tx, out_rx) = mpsc::channel(config.ingest.queue.max(16) * 4);
-        let (ingest, ingest_thread) = ingest::start(
-            store.clone(),
-            IngestConfig {
-                max_group: config.ingest.max_batches_per_commit,
-                queue: config.ingest.queue,
-                receiver: ReceiverConfig {
-                    resend_interval_ms: config.ingest.resend_interval_ms,
-                },
-                settings,
-                webhooks: webhooks.enabled().then(|| Arc::clone(&webhooks)),
+        let (hook_tx, hook_rx) = mpsc::channel(webhooks::QUEUE);
+        let hooks_on = !config.webhooks.is_empty();
+        let (writer, writer_thread) = writer::start(
+            repo,
+            engine,
+            config.ingest.max_batches_per_commit,
+            config.ingest.queue,
+            Outputs {
+                mqtt: out_tx,
+                webhooks: hooks_on.then_some(hook_tx),
             },
-            out_tx,
-        )?;
+        )
+        .map_err(StartError::Writer)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mqtt_counters = Arc::new(MqttCounters::default());
         let mqtt_task = tokio::spawn(mqtt::run(
             config.clone(),
-            ingest.clone(),
+            writer.clone(),
             out_rx,
             Arc::clone(&mqtt_counters),
             shutdown_rx.clone(),
         ));
-        let mut tasks = Vec::new();
-        // The writer's timer: downlink resends, release waves, backorders, late orders.
-        {
-            let tx = ingest.tx.clone();
-            let every = Duration::from_millis(config.downlink.tick_ms);
-            let mut stop = shutdown_rx.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut interval = tokio::time::interval(every);
-                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-                loop {
-                    tokio::select! {
-                        _ = interval.tick() => {
-                            // A full queue means the writer is busy; the next tick will do.
-                            let _ = tx.try_send(IngestRequest::Tick);
-                        }
-                        _ = stop.changed() => if *stop.borrow() { break },
-                    }
-                }
-            }));
+        let mut tasks = vec![tick(&config, &writer, shutdown_rx.clone())];
+        let webhook_counters = Arc::new(WebhookCounters::default());
+        if hooks_on {
+            let sender = webhooks::Sender {
+                hooks: config.webhooks.clone(),
+                reader: reader.clone(),
+                writer: writer.tx.clone(),
+                counters: Arc::clone(&webhook_counters),
+            };
+            tasks.push(tokio::spawn(webhooks::run(
+                sender,
+                hook_rx,
+                shutdown_rx.clone(),
+            )));
         }
-        tasks.push(tokio::spawn(webhooks::run(
-            Arc::clone(&webhooks),
-            hook_rx,
-            shutdown_rx.clone(),
-        )));
-        let listener = tokio::net::TcpListener::bind(&config.http.listen)
-            .await
-            .map_err(|source| StartError::Http {
-                addr: config.http.listen.clone(),
-                source,
-            })?;
-        let http_addr = listener.local_addr().map_err(|source| StartError::Http {
-            addr: config.http.listen.clone(),
-            source,
-        })?;
         let app = crate::http::router(crate::http::AppState::new(
             &config,
-            store.clone(),
-            ingest.clone(),
+            writer.clone(),
+            reader.clone(),
             Arc::clone(&mqtt_counters),
-            Arc::clone(&webhooks),
+            Arc::clone(&webhook_counters),
         ));
-        {
-            let mut stop = shutdown_rx.clone();
-            tasks.push(tokio::spawn(async move {
-                let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                    while stop.changed().await.is_ok() {
-                        if *stop.borrow() {
-                            break;
-                        }
-                    }
-                });
-                if let Err(e) = serve.await {
-                    tracing::error!(error = %e, "http server stopped");
-                }
-            }));
-        }
+        let (http_addr, server) = serve(&config, app, shutdown_rx).await?;
+        tasks.push(server);
         tracing::info!(%http_addr, "hub started");
         Ok(Self {
             config,
-            store,
-            ingest,
+            writer,
+            reader,
             mqtt_counters,
+            webhook_counters,
             http_addr,
-            webhooks,
             shutdown,
             mqtt_task,
             tasks,
-            ingest_thread: Some(ingest_thread),
+            writer_thread: Some(writer_thread),
         })
     }
 
-    /// Resolves when the hub is asked to stop from outside (the MQTT task ended).
+    /// The read model as of the last commit.
+    pub fn view(&self) -> Arc<ReadModel> {
+        self.writer.published.get()
+    }
+
+    /// The highest sequence of `node` the hub applied (as of the last commit).
+    pub fn applied_seq(&self, node: &stockpost_common::domain::NodeId) -> u64 {
+        self.view().books.stock.applied_seq(node)
+    }
+
+    /// The published read model, for watching.
+    pub fn published(&self) -> Published {
+        self.writer.published.clone()
+    }
+
+    /// Stops everything; when it returns the store is closed (a restart in the same process
+    /// can reopen it).
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
         let _ = (&mut self.mqtt_task).await;
         for t in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
-        // The ingest writer ends when the last handle to it is gone; wait for it so the store
-        // is closed when `stop` returns (a restart in the same process can then reopen it).
-        let thread = self.ingest_thread.take();
+        let thread = self.writer_thread.take();
         drop(self);
         if let Some(thread) = thread {
             let _ = tokio::time::timeout(
@@ -239,4 +240,55 @@ impl HubNode {
             .await;
         }
     }
+}
+
+/// The writer's timer: downlink resends, release, backorders, late orders.
+fn tick(
+    config: &HubConfig,
+    writer: &WriterHandle<Publish>,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let tx = writer.tx.clone();
+    let every = Duration::from_millis(config.downlink.tick_ms);
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {
+                    // A full queue means the writer is busy; the next tick will do.
+                    let _ = tx.try_send(Request::fire(Command::Tick));
+                }
+                _ = stop.changed() => if *stop.borrow() { break },
+            }
+        }
+    })
+}
+
+async fn serve(
+    config: &HubConfig,
+    app: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), StartError> {
+    let http_error = |source| StartError::Http {
+        addr: config.http.listen.clone(),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(&config.http.listen)
+        .await
+        .map_err(http_error)?;
+    let addr = listener.local_addr().map_err(http_error)?;
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            while stop.changed().await.is_ok() {
+                if *stop.borrow() {
+                    break;
+                }
+            }
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "http server stopped");
+        }
+    });
+    Ok((addr, task))
 }

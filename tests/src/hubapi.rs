@@ -1,13 +1,14 @@
 //! A hub with its HTTP API for system tests: tokens of every role, a JSON client, and a way to
-//! feed node events straight into the ingest writer (for tests that need no broker).
+//! feed node events straight into the writer (for tests that need no broker).
 
 use crate::fleet::eventually;
 use std::path::Path;
 use std::time::Duration;
 use stockpost_common::domain::{Event, EventBody, EventId, NodeId, OperatorId};
+use stockpost_engine::Command;
 use stockpost_hub::config::HubConfig;
-use stockpost_hub::ingest::{lock, IngestRequest};
 use stockpost_hub::node::HubNode;
+use stockpost_hub::writer::Request;
 
 /// Tokens of the test hub, by role.
 pub const ADMIN: &str = "admin-token-0123456789";
@@ -134,11 +135,47 @@ impl Api {
     }
 }
 
-/// Feeds node events into the hub's ingest writer as if they came over MQTT (QoS 0 token, so
-/// releasing it sends nothing), numbering them after what the hub applied for the node.
+/// Registers `nodes` with the hub (as `PUT /api/v1/nodes/{node}` does, priority in list order):
+/// a hub applies nothing from a node it does not know.
+pub async fn register(hub: &HubNode, nodes: &[&str]) -> anyhow::Result<()> {
+    for (i, node) in nodes.iter().enumerate() {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let command = Command::Api {
+            op: stockpost_engine::ApiCommand::PutNode(
+                NodeId::new(*node)?,
+                stockpost_engine::records::NodeMaster {
+                    name: format!("test node {node}"),
+                    priority: u32::try_from(i)?,
+                    active: true,
+                    cutoff_ms_of_day: None,
+                },
+            ),
+            actor: stockpost_common::orders::Actor {
+                name: "test".into(),
+                role: stockpost_common::orders::Role::Admin,
+            },
+        };
+        hub.writer
+            .tx
+            .send(Request {
+                command,
+                token: None,
+                reply: Some(reply),
+            })
+            .await
+            .map_err(|_| anyhow::anyhow!("the writer stopped"))?;
+        answer
+            .await?
+            .map_err(|e| anyhow::anyhow!("registering {node}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Feeds node events into the hub's writer as if they came over MQTT, numbering them after what
+/// the hub applied for the node.
 pub async fn inject(hub: &HubNode, node: &str, bodies: Vec<EventBody>) -> anyhow::Result<u64> {
     let node = NodeId::new(node)?;
-    let first = lock(&hub.ingest.state).ledger.applied_seq(&node) + 1;
+    let first = hub.applied_seq(&node) + 1;
     let events: Vec<Event> = bodies
         .into_iter()
         .enumerate()
@@ -155,20 +192,15 @@ pub async fn inject(hub: &HubNode, node: &str, bodies: Vec<EventBody>) -> anyhow
         })
         .collect();
     let last = first + events.len() as u64 - 1;
-    let token = rumqttc::Publish::new("test", rumqttc::QoS::AtMostOnce, Vec::<u8>::new());
-    hub.ingest
+    hub.writer
         .tx
-        .send(IngestRequest::Batch {
+        .send(Request::fire(Command::NodeBatch {
             node: node.clone(),
             events,
-            token,
-        })
+        }))
         .await
-        .map_err(|_| anyhow::anyhow!("ingest stopped"))?;
-    let applied = eventually(Duration::from_secs(10), || {
-        lock(&hub.ingest.state).ledger.applied_seq(&node) >= last
-    })
-    .await;
+        .map_err(|_| anyhow::anyhow!("the writer stopped"))?;
+    let applied = eventually(Duration::from_secs(10), || hub.applied_seq(&node) >= last).await;
     anyhow::ensure!(applied, "the hub did not apply events up to {last}");
     Ok(last)
 }

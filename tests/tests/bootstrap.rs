@@ -11,7 +11,6 @@ use stockpost_agent::node::AgentNode;
 use stockpost_agent::writer::{lock as agent_lock, WriterError};
 use stockpost_common::domain::{Dec, NodeId, Sku};
 use stockpost_common::ledger::StockKey;
-use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
 use stockpost_tests::fleet::{agent_config_with_hub, eventually, init_tracing, record_receipt};
 use stockpost_tests::hubapi::{hub_config_with_api, Api, ADMIN, OPERATOR, VIEWER};
@@ -105,8 +104,7 @@ async fn a_wiped_node_bootstraps_its_stock_tasks_and_marks_and_its_next_steps_ar
             .unwrap();
     }
     let synced = eventually(Duration::from_secs(30), || {
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node) == 5
-            && agent_lock(agent.writer.state()).acked == 5
+        hub.applied_seq(&node) == 5 && agent_lock(agent.writer.state()).acked == 5
     })
     .await;
     assert!(synced, "the first five steps did not sync");
@@ -157,10 +155,10 @@ async fn a_wiped_node_bootstraps_its_stock_tasks_and_marks_and_its_next_steps_ar
     );
     {
         let state = agent_lock(agent.writer.state());
-        let hub_state = hub_lock(&hub.ingest.state);
+        let hub_view = hub.view();
         assert_eq!(
             node_balances(&state.ledger, &node),
-            node_balances(&hub_state.ledger, &node),
+            hub_view.books.stock.balances_of(&node),
             "the local stock equals the hub's view"
         );
         assert_eq!((state.head, state.acked), (5, 5), "the uplink mark");
@@ -182,19 +180,19 @@ async fn a_wiped_node_bootstraps_its_stock_tasks_and_marks_and_its_next_steps_ar
     }
     assert_eq!(seqs, vec![6, 7, 8]);
     let applied = eventually(Duration::from_secs(30), || {
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node) == 8
-            && agent_lock(agent.writer.state()).acked == 8
+        hub.applied_seq(&node) == 8 && agent_lock(agent.writer.state()).acked == 8
     })
     .await;
     assert!(applied, "the steps after the bootstrap did not sync");
-    let events = hub.store.events(&node, 0, 100).unwrap();
+    let events = hub.reader.events(&node, 0, 100).unwrap();
     assert_eq!(
         events.iter().map(|e| e.event.id.seq).collect::<Vec<_>>(),
         (1..=8).collect::<Vec<u64>>()
     );
     assert_eq!(
-        hub_lock(&hub.ingest.state)
-            .ledger
+        hub.view()
+            .books
+            .stock
             .on_hand(&node, &Sku::new("MUG").unwrap()),
         Dec::from_int(13).unwrap()
     );
@@ -278,10 +276,7 @@ async fn a_fresh_node_refuses_steps_with_the_bootstrap_error_while_the_hub_is_do
         .unwrap();
     assert_eq!(seq, 1);
     let node = NodeId::new("DC-WEST").unwrap();
-    let applied = eventually(Duration::from_secs(30), || {
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node) == 1
-    })
-    .await;
+    let applied = eventually(Duration::from_secs(30), || hub.applied_seq(&node) == 1).await;
     assert!(
         applied,
         "the step taken after the bootstrap did not reach the hub"
@@ -337,8 +332,8 @@ async fn a_wiped_node_that_skips_the_bootstrap_and_reuses_sequence_numbers_raise
             .unwrap();
     }
     let raised = eventually(Duration::from_secs(30), || {
-        hub_lock(&hub.ingest.state)
-            .ops
+        hub.view()
+            .books
             .exceptions
             .values()
             .any(|e| e.exception.message.contains("1..=2"))
@@ -348,13 +343,7 @@ async fn a_wiped_node_that_skips_the_bootstrap_and_reuses_sequence_numbers_raise
         raised,
         "the reused sequence numbers 1..=2 were not reported"
     );
-    assert!(
-        hub.ingest
-            .counters
-            .sequence_reused_batches
-            .load(std::sync::atomic::Ordering::Relaxed)
-            >= 1
-    );
+    assert!(hub.view().live.stats.sequence_reused_batches >= 1);
     let exceptions = sequence_reused(&api, "DC-NORTH").await;
     assert_eq!(exceptions.len(), 1, "{exceptions:?}");
     let message = exceptions[0]["message"].as_str().unwrap_or("");
@@ -364,14 +353,17 @@ async fn a_wiped_node_that_skips_the_bootstrap_and_reuses_sequence_numbers_raise
     );
     assert_eq!(exceptions[0]["open"], true);
     {
-        let hub_state = hub_lock(&hub.ingest.state);
+        let hub_view = hub.view();
         assert_eq!(
-            hub_state.ledger.applied_seq(&node),
+            hub_view.books.stock.applied_seq(&node),
             3,
             "nothing new was applied"
         );
         assert_eq!(
-            hub_state.ledger.on_hand(&node, &Sku::new("MUG").unwrap()),
+            hub_view
+                .books
+                .stock
+                .on_hand(&node, &Sku::new("MUG").unwrap()),
             Dec::from_int(6).unwrap(),
             "the reused events did not change the hub's stock"
         );

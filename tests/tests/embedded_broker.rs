@@ -11,7 +11,6 @@ use std::time::Duration;
 use stockpost_agent::node::AgentNode;
 use stockpost_agent::writer::lock as agent_lock;
 use stockpost_common::domain::{Dec, NodeId, Sku};
-use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
 use stockpost_tests::fleet::{agent_config, eventually, hub_config, init_tracing, record_receipt};
 use stockpost_tests::hubapi::Api;
@@ -25,6 +24,9 @@ async fn events_reach_the_hub_once_through_its_embedded_broker_and_the_outbox_dr
     let mut config = hub_config(&dir.path().join("hub"), &addr).unwrap();
     config.mqtt.embedded_broker = true;
     let hub = HubNode::start(config).await.unwrap();
+    stockpost_tests::hubapi::register(&hub, &["DC-EAST"])
+        .await
+        .unwrap();
     let agent =
         AgentNode::start(agent_config("DC-EAST", &dir.path().join("agent"), &addr).unwrap())
             .await
@@ -36,30 +38,24 @@ async fn events_reach_the_hub_once_through_its_embedded_broker_and_the_outbox_dr
             .unwrap();
     }
     let node = NodeId::new("DC-EAST").unwrap();
-    let applied = eventually(Duration::from_secs(30), || {
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node) == 100
-    })
-    .await;
-    assert!(
-        applied,
-        "hub applied {}",
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node)
-    );
+    let applied = eventually(Duration::from_secs(30), || hub.applied_seq(&node) == 100).await;
+    assert!(applied, "hub applied {}", hub.applied_seq(&node));
     let drained = eventually(Duration::from_secs(30), || {
         agent_lock(agent.writer.state()).acked == 100
     })
     .await;
     assert!(drained, "the agent's outbox was not acked");
     assert_eq!(agent.store.outbox_len().unwrap(), 0);
-    let events = hub.store.events(&node, 0, 1000).unwrap();
+    let events = hub.reader.events(&node, 0, 1000).unwrap();
     assert_eq!(
         events.iter().map(|e| e.event.id.seq).collect::<Vec<_>>(),
         (1..=100).collect::<Vec<u64>>(),
         "every event once, in order"
     );
     assert_eq!(
-        hub_lock(&hub.ingest.state)
-            .ledger
+        hub.view()
+            .books
+            .stock
             .on_hand(&node, &Sku::new("MUG").unwrap()),
         Dec::from_int(200).unwrap()
     );
@@ -185,6 +181,14 @@ async fn kill_of_the_hub_process_restarts_its_embedded_broker_and_the_agent_deli
 
     let mut hub = spawn_hub(&bin, &data, &http, &mqtt, &log);
     wait_healthy(&api, &log).await;
+    api.ok(
+        "PUT",
+        "/api/v1/nodes/DC-EAST",
+        TOKEN,
+        Some(serde_json::json!({"name": "DC East"})),
+    )
+    .await
+    .unwrap();
     let agent =
         AgentNode::start(agent_config("DC-EAST", &dir.path().join("agent"), &mqtt).unwrap())
             .await

@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 use stockpost_common::domain::{EventBody, NodeId};
-use stockpost_hub::store::HubStore;
+use stockpost_hub::repo::open_store;
 use stockpost_tests::mosquitto::Mosquitto;
 
 fn spawn_lines(mut child: Child) -> (Child, mpsc::Receiver<String>) {
@@ -42,7 +42,7 @@ fn start_node(dir: &Path, mqtt: &str, until: u64) -> (Child, mpsc::Receiver<Stri
 
 fn start_hub(dir: &Path, mqtt: &str) -> (Child, mpsc::Receiver<String>) {
     let child = Command::new(env!("CARGO_BIN_EXE_stockpost-sim-hub"))
-        .args([dir.to_str().unwrap(), mqtt])
+        .args([dir.to_str().unwrap(), mqtt, "DC-KILL"])
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -137,7 +137,7 @@ fn fault_kill_9_of_agent_and_hub_and_broker_restarts_lose_and_double_no_acknowle
     drop(hub_lines);
 
     let config = stockpost_tests::fleet::hub_config(&hub_dir, &mqtt).unwrap();
-    let (store, _) = HubStore::open(&config).unwrap();
+    let (store, _) = open_store(&config).unwrap();
     let node_id = NodeId::new("DC-KILL").unwrap();
     let mut seqs = Vec::new();
     let mut after = 0;

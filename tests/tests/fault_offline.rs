@@ -4,14 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use stockpost_agent::node::AgentNode;
 use stockpost_agent::writer::lock as agent_lock;
 use stockpost_common::domain::{Dec, NodeId, Sku};
-use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
 use stockpost_tests::fleet::{agent_config, eventually, hub_config, record_receipts_in_bulk};
+use stockpost_tests::hubapi::register;
 use stockpost_tests::mosquitto::Mosquitto;
 use stockpost_tests::proxy::Proxy;
 
@@ -33,6 +32,7 @@ async fn fault_a_node_offline_with_100000_queued_events_catches_up_exactly_once_
         HubNode::start(hub_config(&dir.path().join("hub"), &broker.addr().to_string()).unwrap())
             .await
             .unwrap();
+    register(&hub, &["DC-LONG"]).await.unwrap();
     let agent = AgentNode::start(
         agent_config(
             "DC-LONG",
@@ -51,33 +51,33 @@ async fn fault_a_node_offline_with_100000_queued_events_catches_up_exactly_once_
         .await
         .unwrap();
     assert_eq!(agent_lock(agent.writer.state()).head, EVENTS);
-    assert_eq!(hub_lock(&hub.ingest.state).ledger.applied_seq(&node), 0);
+    assert_eq!(hub.applied_seq(&node), 0);
 
     // The network comes back; a third of the way through the catch-up the broker is killed -9.
     proxy.heal();
     let a_third = eventually(Duration::from_secs(120), || {
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node) >= EVENTS / 3
+        hub.applied_seq(&node) >= EVENTS / 3
     })
     .await;
     assert!(
         a_third,
         "the catch-up did not start: hub applied {}",
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node)
+        hub.applied_seq(&node)
     );
     broker.kill().unwrap();
     broker.restart().unwrap();
 
     let applied = eventually(Duration::from_secs(180), || {
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node) == EVENTS
+        hub.applied_seq(&node) == EVENTS
     })
     .await;
     assert!(
         applied,
         "hub applied {} of {EVENTS}; agent link {:?}; hub duplicates {}, gaps {}",
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node),
+        hub.applied_seq(&node),
         *agent.link_status.borrow(),
-        hub.ingest.counters.duplicate_batches.load(Relaxed),
-        hub.ingest.counters.gap_batches.load(Relaxed),
+        hub.view().live.stats.duplicate_batches,
+        hub.view().live.stats.gap_batches,
     );
     let drained = eventually(Duration::from_secs(60), || {
         agent_lock(agent.writer.state()).acked == EVENTS
@@ -91,14 +91,15 @@ async fn fault_a_node_offline_with_100000_queued_events_catches_up_exactly_once_
 
     // Exactly once: every unit counted once, and the hub's event log is 1..=EVENTS in order.
     assert_eq!(
-        hub_lock(&hub.ingest.state)
-            .ledger
+        hub.view()
+            .books
+            .stock
             .on_hand(&node, &Sku::new("BOX").unwrap()),
         Dec::from_int(EVENTS as i64).unwrap()
     );
     let mut next = 1u64;
     while next <= EVENTS {
-        let page = hub.store.events(&node, next - 1, 1000).unwrap();
+        let page = hub.reader.events(&node, next - 1, 1000).unwrap();
         assert!(!page.is_empty(), "the hub's log ends before seq {next}");
         for stored in page {
             assert_eq!(stored.event.id.seq, next, "the hub's log is out of order");

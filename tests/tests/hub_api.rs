@@ -375,8 +375,8 @@ async fn a_short_pick_raises_short_pick_and_re_allocates_the_rest_to_another_nod
     assert_eq!(created["allocations"][0]["node"], "DC-EAST", "{created}");
     // The tick releases it.
     let released = eventually(Duration::from_secs(10), || {
-        let s = stockpost_hub::ingest::lock(&hub.ingest.state);
-        s.ops
+        hub.view()
+            .books
             .orders
             .get(&OrderRef::new("SO-9").unwrap())
             .is_some_and(|o| o.status == stockpost_common::domain::OrderStatus::Released)
@@ -623,7 +623,7 @@ async fn webhooks_are_signed_retried_after_a_failure_and_dead_lettered_when_the_
         assert!(v["event"].is_string() && v["data"].is_object());
     }
     let dead_lettered = eventually(Duration::from_secs(20), || {
-        !hub.webhooks.dead_letters().is_empty()
+        !hub.reader.dead_letters().unwrap_or_default().is_empty()
     })
     .await;
     assert!(dead_lettered);
@@ -657,8 +657,8 @@ async fn node_events_drive_an_order_from_released_to_shipped_and_the_kpis_count_
         .await
         .unwrap();
     let released = eventually(Duration::from_secs(10), || {
-        let s = stockpost_hub::ingest::lock(&hub.ingest.state);
-        s.ops
+        hub.view()
+            .books
             .orders
             .get(&OrderRef::new("SO-7").unwrap())
             .is_some_and(|o| o.status == stockpost_common::domain::OrderStatus::Released)
@@ -985,18 +985,14 @@ async fn a_webhook_pending_at_a_hub_restart_is_delivered_after_it_with_the_same_
         .unwrap();
     // The receiver is down: the delivery is being retried; the other one is given up.
     let tried = eventually(Duration::from_secs(20), || {
-        receiver.attempts.lock().unwrap().len() >= 2 && !hub.webhooks.dead_letters().is_empty()
+        receiver.attempts.lock().unwrap().len() >= 2
+            && !hub.reader.dead_letters().unwrap_or_default().is_empty()
     })
     .await;
     assert!(tried, "{:?}", receiver.attempts.lock().unwrap());
     let first_id = receiver.attempts.lock().unwrap()[0].0;
     assert!(first_id > 0);
-    assert_eq!(
-        hub.webhooks
-            .pending
-            .load(std::sync::atomic::Ordering::Relaxed),
-        1
-    );
+    assert_eq!(hub.reader.outbox(100).unwrap().len(), 1);
     hub.stop().await;
 
     // The receiver comes back while the hub is down; after the restart the same delivery
@@ -1014,10 +1010,7 @@ async fn a_webhook_pending_at_a_hub_restart_is_delivered_after_it_with_the_same_
     .await;
     assert!(delivered, "{:?}", receiver.attempts.lock().unwrap());
     let drained = eventually(Duration::from_secs(20), || {
-        hub.webhooks
-            .pending
-            .load(std::sync::atomic::Ordering::Relaxed)
-            == 0
+        hub.reader.outbox(100).is_ok_and(|o| o.is_empty())
     })
     .await;
     assert!(drained);
@@ -1096,20 +1089,22 @@ async fn the_kpis_after_a_restart_come_from_the_stored_kpi_window_and_an_older_s
     // A store from before the window was kept: no mark, no window.
     {
         let config = hub_config_with_api(dir.path(), NO_BROKER, "").unwrap();
-        let (store, _) = stockpost_hub::store::HubStore::open(&config).unwrap();
+        let (store, _) = stockpost_hub::repo::open_store(&config).unwrap();
         let mut batch = stockpost_store::WriteBatch::new();
         batch.delete("meta", b"kpi_window".to_vec());
+        // A store from before the engine: layout 1, which had no window mark either.
+        batch.delete("meta", b"layout".to_vec());
         for key in 0u64..2 {
             batch.delete("kpi_events", key.to_be_bytes().to_vec());
         }
-        store.commit(batch).unwrap();
+        store.store().commit(batch).unwrap();
         assert_eq!(store.count("kpi_events").unwrap(), 0);
     }
     let (hub, api) = start(dir.path(), "").await;
     assert_eq!(kpis(api.clone()).await, before);
     hub.stop().await;
     let config = hub_config_with_api(dir.path(), NO_BROKER, "").unwrap();
-    let (store, _) = stockpost_hub::store::HubStore::open(&config).unwrap();
+    let (store, _) = stockpost_hub::repo::open_store(&config).unwrap();
     assert_eq!(store.count("kpi_events").unwrap(), 2);
-    assert_eq!(store.counter("kpi_window").unwrap(), Some(1));
+    assert_eq!(store.meta("kpi_window").unwrap(), Some(1));
 }

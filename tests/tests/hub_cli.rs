@@ -7,7 +7,9 @@ use std::str::FromStr;
 use stockpost_common::domain::{DocRef, EventBody, LocationCode, Qty, Sku, StockRef, StockStatus};
 use stockpost_hub::cli::{self, Client};
 use stockpost_hub::node::HubNode;
-use stockpost_tests::hubapi::{hub_config_with_api, inject, Api, ADMIN, OPERATOR, VIEWER};
+use stockpost_tests::hubapi::{
+    hub_config_with_api, inject, register, Api, ADMIN, OPERATOR, VIEWER,
+};
 
 /// A hub under `dir` with no broker reachable (the API works anyway).
 async fn start_hub(dir: &std::path::Path) -> HubNode {
@@ -198,6 +200,7 @@ async fn the_stock_subcommand_follows_every_page_to_the_last_line() {
             inbound: None,
         })
         .collect();
+    register(&hub, &["DC-EAST"]).await.unwrap();
     inject(&hub, "DC-EAST", receipts).await.unwrap();
     let client = Client::new(api.base(), VIEWER).unwrap();
     // Two lines a page: three requests.

@@ -9,7 +9,6 @@ use std::time::Duration;
 use stockpost_agent::node::AgentNode;
 use stockpost_common::domain::{NodeId, OrderRef, Sku};
 use stockpost_common::tasks::{TaskKind, TaskRecord, TaskSpec, TaskStatus};
-use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
 use stockpost_tests::fleet::{agent_config, eventually, init_tracing, record_receipt};
 use stockpost_tests::hubapi::{hub_config_with_api, Api, ADMIN, OPERATOR, VIEWER};
@@ -91,9 +90,9 @@ async fn an_order_split_across_two_nodes_reaches_both_agents_as_pick_tasks_over_
         NodeId::new("DC-WEST").unwrap(),
     );
     let stocked = eventually(Duration::from_secs(30), || {
-        let s = hub_lock(&hub.ingest.state);
-        s.ledger.available(&e, &sku).to_string() == "3"
-            && s.ledger.available(&w, &sku).to_string() == "3"
+        let s = hub.view();
+        s.books.stock.available(&e, &sku).to_string() == "3"
+            && s.books.stock.available(&w, &sku).to_string() == "3"
     })
     .await;
     assert!(stocked, "the hub sees the agents' stock");
@@ -139,8 +138,7 @@ async fn an_order_split_across_two_nodes_reaches_both_agents_as_pick_tasks_over_
 
     // The agents acked their downlink: nothing is left pending at the hub.
     let acked = eventually(Duration::from_secs(30), || {
-        let s = hub_lock(&hub.ingest.state);
-        s.ops.downlink.values().all(|d| d.sender.pending() == 0)
+        hub.view().books.downlink.values().all(|d| d.pending() == 0)
     })
     .await;
     assert!(acked);
@@ -229,11 +227,7 @@ async fn downlink_items_queued_while_no_broker_is_reachable_survive_a_hub_restar
     .await;
     assert!(arrived, "tasks {:?}", tasks_of(&east));
     let acked = eventually(Duration::from_secs(30), || {
-        hub_lock(&hub.ingest.state)
-            .ops
-            .downlink
-            .values()
-            .all(|d| d.sender.pending() == 0)
+        hub.view().books.downlink.values().all(|d| d.pending() == 0)
     })
     .await;
     assert!(acked);

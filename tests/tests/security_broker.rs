@@ -24,9 +24,9 @@ use stockpost_common::domain::{
 };
 use stockpost_common::sync::topics;
 use stockpost_common::wire::{self, Message};
-use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
 use stockpost_tests::fleet::{agent_config, eventually, hub_config, init_tracing, record_receipt};
+use stockpost_tests::hubapi::register;
 use stockpost_tests::mosquitto::{mosquitto_binary, Mosquitto};
 
 const HUB_USER: &str = "stockpost-hub";
@@ -78,7 +78,9 @@ impl Secured {
         config.mqtt.username = Some(HUB_USER.into());
         config.mqtt.password_file = Some(self.password_file(HUB_USER));
         config.mqtt.tls_ca_file = Some(self.ca.clone());
-        HubNode::start(config).await.unwrap()
+        let hub = HubNode::start(config).await.unwrap();
+        register(&hub, &["DC-A", "DC-B"]).await.unwrap();
+        hub
     }
 
     /// An agent over TLS with its own credentials (username = node id).
@@ -174,7 +176,7 @@ fn batch(node: &NodeId, seq: u64, sku: &str, qty: &str) -> Vec<u8> {
 }
 
 fn skus(hub: &HubNode, node: &NodeId) -> Vec<(u64, String)> {
-    hub.store
+    hub.reader
         .events(node, 0, 100)
         .unwrap()
         .into_iter()
@@ -205,14 +207,14 @@ async fn an_agent_with_its_credentials_syncs_to_the_hub_over_tls_through_the_shi
     }
     let node = NodeId::new("DC-A").unwrap();
     let synced = eventually(Duration::from_secs(30), || {
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node) == 20
+        hub.applied_seq(&node) == 20
             && stockpost_agent::writer::lock(agent.writer.state()).acked == 20
     })
     .await;
     assert!(
         synced,
         "hub applied {}; broker log:\n{}",
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node),
+        hub.applied_seq(&node),
         env.broker.log()
     );
     assert_eq!(agent.store.outbox_len().unwrap(), 0);
@@ -236,12 +238,7 @@ async fn a_node_publishing_on_another_nodes_topic_is_dropped_by_the_broker_and_a
         .unwrap();
     let a = NodeId::new("DC-A").unwrap();
     let b = NodeId::new("DC-B").unwrap();
-    assert!(
-        eventually(Duration::from_secs(30), || {
-            hub_lock(&hub.ingest.state).ledger.applied_seq(&a) == 1
-        })
-        .await
-    );
+    assert!(eventually(Duration::from_secs(30), || { hub.applied_seq(&a) == 1 }).await);
 
     // DC-A's credentials, publishing DC-B's event 1 on DC-B's topic: the ACL drops it (MQTT
     // 3.1.1 still PUBACKs it, so the forger cannot even tell).
@@ -275,11 +272,9 @@ async fn a_node_publishing_on_another_nodes_topic_is_dropped_by_the_broker_and_a
         .unwrap();
     until_puback(&mut forger_loop).await;
     let quarantined = eventually(Duration::from_secs(30), || {
-        hub.store.quarantined(100).is_ok_and(|q| {
-            q.iter().any(|(_, item)| {
-                item.reason.contains("envelope says node DC-B")
-                    && item.reason.contains("topic of node DC-A")
-            })
+        hub.view().books.quarantine.values().any(|item| {
+            item.reason.contains("envelope says node DC-B")
+                && item.reason.contains("topic of node DC-A")
         })
     })
     .await;
@@ -297,10 +292,7 @@ async fn a_node_publishing_on_another_nodes_topic_is_dropped_by_the_broker_and_a
         .await
         .unwrap();
     assert!(
-        eventually(Duration::from_secs(30), || {
-            hub_lock(&hub.ingest.state).ledger.applied_seq(&b) == 1
-        })
-        .await,
+        eventually(Duration::from_secs(30), || { hub.applied_seq(&b) == 1 }).await,
         "DC-B's own event did not arrive"
     );
     assert_eq!(skus(&hub, &b), vec![(1, "CUP".to_string())]);

@@ -7,9 +7,9 @@ use std::time::Duration;
 use stockpost_agent::node::AgentNode;
 use stockpost_agent::writer::lock as agent_lock;
 use stockpost_common::domain::{Dec, NodeId, Sku};
-use stockpost_hub::ingest::lock as hub_lock;
 use stockpost_hub::node::HubNode;
 use stockpost_tests::fleet::{agent_config, eventually, hub_config, init_tracing, record_receipt};
+use stockpost_tests::hubapi::register;
 use stockpost_tests::mosquitto::Mosquitto;
 use stockpost_tests::proxy::Proxy;
 
@@ -22,6 +22,7 @@ async fn every_acknowledged_step_reaches_the_hub_once_in_order_and_the_outbox_dr
     let hub = HubNode::start(hub_config(&dir.path().join("hub"), &addr).unwrap())
         .await
         .unwrap();
+    register(&hub, &["DC-EAST"]).await.unwrap();
     let agent =
         AgentNode::start(agent_config("DC-EAST", &dir.path().join("agent"), &addr).unwrap())
             .await
@@ -42,15 +43,8 @@ async fn every_acknowledged_step_reaches_the_hub_once_in_order_and_the_outbox_dr
     );
 
     let node = NodeId::new("DC-EAST").unwrap();
-    let applied = eventually(Duration::from_secs(30), || {
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node) == 300
-    })
-    .await;
-    assert!(
-        applied,
-        "hub applied {}",
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node)
-    );
+    let applied = eventually(Duration::from_secs(30), || hub.applied_seq(&node) == 300).await;
+    assert!(applied, "hub applied {}", hub.applied_seq(&node));
     let drained = eventually(Duration::from_secs(30), || {
         let s = agent_lock(agent.writer.state());
         s.acked == 300
@@ -59,13 +53,15 @@ async fn every_acknowledged_step_reaches_the_hub_once_in_order_and_the_outbox_dr
     assert!(drained, "agent outbox still holds entries");
     assert_eq!(agent.store.outbox_len().unwrap(), 0);
 
-    let events = hub.store.events(&node, 0, 1000).unwrap();
+    let events = hub.reader.events(&node, 0, 1000).unwrap();
     assert_eq!(
         events.iter().map(|e| e.event.id.seq).collect::<Vec<_>>(),
         (1..=300).collect::<Vec<u64>>()
     );
-    let on_hand = hub_lock(&hub.ingest.state)
-        .ledger
+    let on_hand = hub
+        .view()
+        .books
+        .stock
         .on_hand(&node, &Sku::new("MUG").unwrap());
     assert_eq!(on_hand, Dec::from_int(600).unwrap());
     agent.stop().await;
@@ -82,6 +78,7 @@ async fn fault_steps_taken_during_a_silent_network_cut_and_a_broker_restart_arri
         HubNode::start(hub_config(&dir.path().join("hub"), &broker.addr().to_string()).unwrap())
             .await
             .unwrap();
+    register(&hub, &["DC-WEST"]).await.unwrap();
     let agent = AgentNode::start(
         agent_config(
             "DC-WEST",
@@ -115,25 +112,22 @@ async fn fault_steps_taken_during_a_silent_network_cut_and_a_broker_restart_arri
     }
     proxy.heal();
 
-    let applied = eventually(Duration::from_secs(60), || {
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node) == 200
-    })
-    .await;
+    let applied = eventually(Duration::from_secs(60), || hub.applied_seq(&node) == 200).await;
     if !applied {
         eprintln!("BROKER LOG:\n{}", broker.log());
     }
     assert!(
         applied,
         "hub applied {}; agent link {:?}, sent {} batches, {} connects; hub received {}, rejected {}, connects {}, dup {}, gaps {}",
-        hub_lock(&hub.ingest.state).ledger.applied_seq(&node),
+        hub.applied_seq(&node),
         *agent.link_status.borrow(),
         agent.link_counters.batches_sent.load(std::sync::atomic::Ordering::Relaxed),
         agent.link_counters.connects.load(std::sync::atomic::Ordering::Relaxed),
         hub.mqtt_counters.received.load(std::sync::atomic::Ordering::Relaxed),
         hub.mqtt_counters.rejected.load(std::sync::atomic::Ordering::Relaxed),
         hub.mqtt_counters.connects.load(std::sync::atomic::Ordering::Relaxed),
-        hub.ingest.counters.duplicate_batches.load(std::sync::atomic::Ordering::Relaxed),
-        hub.ingest.counters.gap_batches.load(std::sync::atomic::Ordering::Relaxed),
+        hub.view().live.stats.duplicate_batches,
+        hub.view().live.stats.gap_batches,
     );
     let drained = eventually(Duration::from_secs(60), || {
         agent_lock(agent.writer.state()).acked == 200
@@ -144,14 +138,15 @@ async fn fault_steps_taken_during_a_silent_network_cut_and_a_broker_restart_arri
         "agent acked {}",
         agent_lock(agent.writer.state()).acked
     );
-    let events = hub.store.events(&node, 0, 1000).unwrap();
+    let events = hub.reader.events(&node, 0, 1000).unwrap();
     assert_eq!(
         events.iter().map(|e| e.event.id.seq).collect::<Vec<_>>(),
         (1..=200).collect::<Vec<u64>>()
     );
     assert_eq!(
-        hub_lock(&hub.ingest.state)
-            .ledger
+        hub.view()
+            .books
+            .stock
             .on_hand(&node, &Sku::new("CUP").unwrap()),
         Dec::from_int(200).unwrap()
     );

@@ -16,12 +16,20 @@
 
 mod cursor;
 mod effects;
+mod journal;
+#[cfg(test)]
+mod journal_tests;
 mod key;
+mod reserve;
+mod stock;
 #[cfg(test)]
 mod tests;
 
 pub use cursor::{decode_cursor, encode_cursor, CursorError, MAX_CURSOR_CHARS};
+pub use journal::LedgerChanges;
 pub use key::{StockKey, Totals};
+pub use reserve::ReserveError;
+pub use stock::Stock;
 
 use crate::domain::{
     Dec, Event, EventBody, EventError, EventId, LocationCode, LocationInfo, NodeId, OrderRef,
@@ -118,26 +126,6 @@ pub struct Applied {
     pub totals: Vec<(NodeId, Sku, Totals)>,
 }
 
-/// Why a reservation was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReserveError {
-    /// Not enough available stock.
-    #[error("only {available} of {sku} is available at {node}; {requested} was requested")]
-    Insufficient {
-        /// The node.
-        node: NodeId,
-        /// The item.
-        sku: Sku,
-        /// What was asked.
-        requested: Dec,
-        /// What is available.
-        available: Dec,
-    },
-    /// Zero or negative request.
-    #[error("a reservation must be for a positive quantity, not {0}")]
-    NotPositive(Dec),
-}
-
 /// Why the books do not balance (a bug: this must never happen).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{sku} at {node}: balances add up to {on_hand} but the totals say {expected}")]
@@ -163,9 +151,13 @@ pub struct Ledger {
     /// On hand, available status, pickable location; per (node, sku).
     pickable_available: BTreeMap<NodeSku, Dec>,
     reservations: BTreeMap<NodeSku, BTreeMap<OrderRef, Dec>>,
+    /// Quantities held back from availability while an adjustment waits for approval, per
+    /// (node, sku) and adjustment id.
+    held: BTreeMap<NodeSku, BTreeMap<u64, Dec>>,
     locations: BTreeMap<(NodeId, LocationCode), LocationInfo>,
     applied: BTreeMap<NodeId, u64>,
     negative: BTreeSet<StockKey>,
+    journal: journal::Journal,
 }
 
 impl Ledger {
@@ -265,19 +257,12 @@ impl Ledger {
         let mut applied = Applied::default();
         for (key, (before, after)) in new_balances {
             if after.is_negative() {
-                self.negative.insert(key.clone());
                 applied.flags.push(Flag::NegativeBalance {
                     key: key.clone(),
                     balance: after,
                 });
-            } else {
-                self.negative.remove(&key);
             }
-            if after.is_zero() {
-                self.balances.remove(&key);
-            } else {
-                self.balances.insert(key.clone(), after);
-            }
+            self.put_balance(key.clone(), after);
             if before != after {
                 applied.changes.push(BalanceChange { key, before, after });
             }
@@ -286,21 +271,15 @@ impl Ledger {
             .iter()
             .map(|((node, sku), totals)| (node.clone(), sku.clone(), *totals))
             .collect();
-        self.totals.extend(new_totals);
+        for (ns, totals) in new_totals {
+            self.put_total(ns, totals);
+        }
         for (ns, qty) in new_on_hand {
-            if qty.is_zero() {
-                self.on_hand.remove(&ns);
-            } else {
-                self.on_hand.insert(ns, qty);
-            }
+            self.put_on_hand(ns, qty);
         }
         let touched: Vec<NodeSku> = new_pickable.keys().cloned().collect();
         for (ns, qty) in new_pickable {
-            if qty.is_zero() {
-                self.pickable_available.remove(&ns);
-            } else {
-                self.pickable_available.insert(ns, qty);
-            }
+            self.put_pickable(ns, qty);
         }
         if let EventBody::Pick {
             stock, qty, order, ..
@@ -320,7 +299,7 @@ impl Ledger {
                 });
             }
         }
-        self.applied.insert(event.id.node.clone(), event.id.seq);
+        self.put_applied(&event.id.node, event.id.seq);
         Ok(applied)
     }
 
@@ -397,6 +376,11 @@ impl Ledger {
         ledger
     }
 
+    /// Every node's applied sequence.
+    pub fn applied_seqs(&self) -> impl Iterator<Item = (&NodeId, u64)> {
+        self.applied.iter().map(|(n, s)| (n, *s))
+    }
+
     /// Every (node, sku) with running totals.
     pub fn all_totals(&self) -> impl Iterator<Item = (&NodeId, &Sku, &Totals)> {
         self.totals.iter().map(|((n, s), t)| (n, s, t))
@@ -411,7 +395,7 @@ impl Ledger {
     /// moves on. The same sequence rules as [`Ledger::apply`] hold.
     pub fn mark_quarantined(&mut self, id: &EventId) -> Result<(), ApplyError> {
         self.check_seq(id)?;
-        self.applied.insert(id.node.clone(), id.seq);
+        self.put_applied(&id.node, id.seq);
         Ok(())
     }
 
@@ -434,7 +418,7 @@ impl Ledger {
         let slot = (node.clone(), code.clone());
         let was = self.locations.get(&slot).is_some_and(|i| i.pickable);
         let now = info.pickable;
-        self.locations.insert(slot, info);
+        self.put_location(slot, info);
         if was == now {
             return;
         }
@@ -460,11 +444,7 @@ impl Ledger {
             };
             // Each term is bounded, and so is their sum over one node's lines of one sku.
             let next = next.unwrap_or(current);
-            if next.is_zero() {
-                self.pickable_available.remove(&ns);
-            } else {
-                self.pickable_available.insert(ns, next);
-            }
+            self.put_pickable(ns, next);
         }
     }
 
@@ -546,126 +526,6 @@ impl Ledger {
             .get(&(node.clone(), sku.clone()))
             .copied()
             .unwrap_or(Dec::ZERO)
-    }
-
-    /// Reserved for orders at `node`.
-    pub fn reserved(&self, node: &NodeId, sku: &Sku) -> Dec {
-        self.reservations
-            .get(&(node.clone(), sku.clone()))
-            .map(|orders| {
-                orders
-                    .values()
-                    .fold(Dec::ZERO, |a, v| a.checked_add(*v).unwrap_or(a))
-            })
-            .unwrap_or(Dec::ZERO)
-    }
-
-    /// What can still be promised: pickable on hand − reserved (may be negative after
-    /// physical events; see [`Flag::ReservedExceedsAvailable`]).
-    pub fn available(&self, node: &NodeId, sku: &Sku) -> Dec {
-        self.pickable_on_hand(node, sku)
-            .checked_sub(self.reserved(node, sku))
-            .unwrap_or(Dec::ZERO)
-    }
-
-    /// Reserves `qty` of `sku` at `node` for `order`; refused when not enough is available.
-    pub fn reserve(
-        &mut self,
-        node: &NodeId,
-        sku: &Sku,
-        order: &OrderRef,
-        qty: Dec,
-    ) -> Result<(), ReserveError> {
-        if qty.is_negative() || qty.is_zero() {
-            return Err(ReserveError::NotPositive(qty));
-        }
-        let available = self.available(node, sku);
-        if qty > available {
-            return Err(ReserveError::Insufficient {
-                node: node.clone(),
-                sku: sku.clone(),
-                requested: qty,
-                available,
-            });
-        }
-        let orders = self
-            .reservations
-            .entry((node.clone(), sku.clone()))
-            .or_default();
-        let current = orders.get(order).copied().unwrap_or(Dec::ZERO);
-        // qty <= available, which is bounded; the sum stays in range.
-        orders.insert(order.clone(), current.checked_add(qty).unwrap_or(current));
-        Ok(())
-    }
-
-    /// Releases what is reserved for `order` of `sku` at `node`; returns the released quantity.
-    pub fn release(&mut self, node: &NodeId, sku: &Sku, order: &OrderRef) -> Dec {
-        let ns = (node.clone(), sku.clone());
-        let released = self
-            .reservations
-            .get_mut(&ns)
-            .and_then(|orders| orders.remove(order))
-            .unwrap_or(Dec::ZERO);
-        if self.reservations.get(&ns).is_some_and(BTreeMap::is_empty) {
-            self.reservations.remove(&ns);
-        }
-        released
-    }
-
-    /// Releases at most `qty` of what is reserved for `order` of `sku` at `node` (the rest
-    /// stays reserved); returns the released quantity. Zero or negative `qty` releases nothing.
-    pub fn release_part(&mut self, node: &NodeId, sku: &Sku, order: &OrderRef, qty: Dec) -> Dec {
-        if qty.is_negative() || qty.is_zero() {
-            return Dec::ZERO;
-        }
-        let held = self.reserved_for(node, sku, order);
-        let released = if qty < held { qty } else { held };
-        if released.is_zero() {
-            return Dec::ZERO;
-        }
-        self.consume_reservation(node, sku, order, released);
-        released
-    }
-
-    /// Puts back a reservation read from durable storage (the hub's store), without the
-    /// availability check: physical events may since have left less available than is
-    /// reserved, which [`Flag::ReservedExceedsAvailable`] reports. Zero or negative `qty` does
-    /// nothing.
-    pub fn restore_reservation(&mut self, node: &NodeId, sku: &Sku, order: &OrderRef, qty: Dec) {
-        if qty.is_negative() || qty.is_zero() {
-            return;
-        }
-        self.reservations
-            .entry((node.clone(), sku.clone()))
-            .or_default()
-            .insert(order.clone(), qty);
-    }
-
-    /// What is reserved for `order` of `sku` at `node`.
-    pub fn reserved_for(&self, node: &NodeId, sku: &Sku, order: &OrderRef) -> Dec {
-        self.reservations
-            .get(&(node.clone(), sku.clone()))
-            .and_then(|orders| orders.get(order))
-            .copied()
-            .unwrap_or(Dec::ZERO)
-    }
-
-    fn consume_reservation(&mut self, node: &NodeId, sku: &Sku, order: &OrderRef, qty: Dec) {
-        let ns = (node.clone(), sku.clone());
-        let Some(orders) = self.reservations.get_mut(&ns) else {
-            return;
-        };
-        if let Some(current) = orders.get(order).copied() {
-            let left = current.checked_sub(qty).unwrap_or(Dec::ZERO);
-            if left.is_negative() || left.is_zero() {
-                orders.remove(order);
-            } else {
-                orders.insert(order.clone(), left);
-            }
-        }
-        if orders.is_empty() {
-            self.reservations.remove(&ns);
-        }
     }
 
     /// The running totals of `sku` at `node`.

@@ -8,19 +8,19 @@ use crate::domain::{
 use proptest::prelude::*;
 use std::str::FromStr;
 
-fn node(n: &str) -> NodeId {
+pub(super) fn node(n: &str) -> NodeId {
     NodeId::new(n).unwrap()
 }
-fn sku(s: &str) -> Sku {
+pub(super) fn sku(s: &str) -> Sku {
     Sku::new(s).unwrap()
 }
-fn loc(l: &str) -> LocationCode {
+pub(super) fn loc(l: &str) -> LocationCode {
     LocationCode::new(l).unwrap()
 }
 fn qty(q: &str) -> Qty {
     Qty::from_str(q).unwrap()
 }
-fn dec(q: &str) -> Dec {
+pub(super) fn dec(q: &str) -> Dec {
     Dec::from_str(q).unwrap()
 }
 fn tote(t: &str) -> ContainerId {
@@ -29,7 +29,7 @@ fn tote(t: &str) -> ContainerId {
 fn order(o: &str) -> OrderRef {
     OrderRef::new(o).unwrap()
 }
-fn ev(n: &str, seq: u64, body: EventBody) -> Event {
+pub(super) fn ev(n: &str, seq: u64, body: EventBody) -> Event {
     Event {
         id: EventId { node: node(n), seq },
         at_ms: 1_700_000_000_000 + seq as i64,
@@ -39,7 +39,7 @@ fn ev(n: &str, seq: u64, body: EventBody) -> Event {
         body,
     }
 }
-fn receive(l: &str, s: &str, q: &str) -> EventBody {
+pub(super) fn receive(l: &str, s: &str, q: &str) -> EventBody {
     EventBody::Receive {
         location: loc(l),
         stock: StockRef::plain(sku(s)),
@@ -57,7 +57,7 @@ fn pick(l: &str, s: &str, q: &str, t: &str, o: &str) -> EventBody {
         order: order(o),
     }
 }
-fn pickable(ledger: &mut Ledger, n: &str, l: &str) {
+pub(super) fn pickable(ledger: &mut Ledger, n: &str, l: &str) {
     ledger.set_location(
         &node(n),
         &loc(l),
@@ -68,7 +68,7 @@ fn pickable(ledger: &mut Ledger, n: &str, l: &str) {
         },
     );
 }
-fn key(n: &str, place: Place, s: &str, status: StockStatus) -> StockKey {
+pub(super) fn key(n: &str, place: Place, s: &str, status: StockStatus) -> StockKey {
     StockKey {
         node: node(n),
         place,
@@ -455,7 +455,7 @@ fn no_float_type_appears_in_the_domain_or_ledger_source() {
 
 const NODES: [&str; 2] = ["N1", "N2"];
 const LOCS: [&str; 4] = ["RCV-1", "A-01", "A-02", "RET-1"];
-const SKUS: [&str; 2] = ["MUG", "CUP"];
+pub(super) const SKUS: [&str; 2] = ["MUG", "CUP"];
 const TOTES: [&str; 3] = ["T1", "T2", "CTN-1"];
 
 fn small_qty() -> impl Strategy<Value = Qty> {
@@ -490,7 +490,7 @@ fn a_place() -> impl Strategy<Value = Place> {
 fn a_status() -> impl Strategy<Value = StockStatus> {
     prop::sample::select(&StockStatus::ALL[..])
 }
-fn an_order() -> impl Strategy<Value = OrderRef> {
+pub(super) fn an_order() -> impl Strategy<Value = OrderRef> {
     prop::sample::select(vec!["SO-1", "SO-2"]).prop_map(order)
 }
 fn a_disposition() -> impl Strategy<Value = Disposition> {
@@ -534,7 +534,7 @@ fn streams(bodies: Vec<(usize, EventBody)>) -> Vec<Event> {
     out
 }
 
-fn events() -> impl Strategy<Value = Vec<Event>> {
+pub(super) fn events() -> impl Strategy<Value = Vec<Event>> {
     prop::collection::vec((0..NODES.len(), a_body()), 0..80).prop_map(streams)
 }
 

@@ -19,7 +19,7 @@ use super::exception::Exception;
 use super::lifecycle::{status_name, LifecycleError};
 use super::order::Order;
 use crate::domain::{Dec, ExceptionCode, NodeId, OrderRef, OrderStatus, Sku};
-use crate::ledger::Ledger;
+use crate::ledger::Stock;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 
@@ -92,10 +92,10 @@ type RankKey<'a> = (u8, Reverse<usize>, u32, Reverse<Dec>, &'a NodeId);
 
 /// Reserves `wanted` for `order` by the rules above, never at a node in `exclude`.
 /// Returns the reservations made and what remains unallocated.
-pub fn reserve_lines(
+pub fn reserve_lines<S: Stock + ?Sized>(
     order: &OrderRef,
     wanted: &[(Sku, Dec)],
-    ledger: &mut Ledger,
+    ledger: &mut S,
     nodes: &[NodeInfo],
     now_ms: i64,
     exclude: &[NodeId],
@@ -224,9 +224,9 @@ pub(crate) fn sync_backorders(
 /// `backordered` (some or all of it waits for stock; a `backorder` exception is raised per
 /// SKU). Later open states (released … partially shipped) may allocate a remainder too; their
 /// status does not change (release the new reservations with [`super::lifecycle::release`]).
-pub fn allocate(
+pub fn allocate<S: Stock + ?Sized>(
     order: &mut Order,
-    ledger: &mut Ledger,
+    ledger: &mut S,
     nodes: &[NodeInfo],
     now_ms: i64,
 ) -> Result<AllocationResult, LifecycleError> {
@@ -273,6 +273,7 @@ mod tests {
         Event, EventBody, EventId, LocationCode, LocationInfo, LocationKind, Qty, StockRef,
         StockStatus,
     };
+    use crate::ledger::Ledger;
     use crate::orders::order::{NewOrder, NewOrderLine};
     use proptest::prelude::*;
     use std::str::FromStr;

@@ -59,8 +59,10 @@ pub enum AdjustmentStatus {
     PendingApproval,
     /// Approved.
     Approved,
-    /// Rejected: the line is to be counted.
+    /// Rejected: the line is to be counted, and the node is asked to book the opposite change.
     Rejected,
+    /// Rejected and reversed: the node booked the opposite change.
+    Reversed,
 }
 
 impl AdjustmentStatus {
@@ -70,6 +72,7 @@ impl AdjustmentStatus {
             AdjustmentStatus::PendingApproval => "pending_approval",
             AdjustmentStatus::Approved => "approved",
             AdjustmentStatus::Rejected => "rejected",
+            AdjustmentStatus::Reversed => "reversed",
         }
     }
 }

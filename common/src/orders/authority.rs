@@ -34,12 +34,11 @@ use super::lifecycle::{
 use super::order::Order;
 use super::plan::{CountTaskPlan, PickTaskPlan, PlanLine, PutBackPlan};
 use crate::domain::{
-    Dec, Event, EventBody, ExceptionCode, OrderRef, OrderStatus, Place, ReasonCode, StockStatus,
+    Dec, Event, EventBody, ExceptionCode, OrderStatus, Place, ReasonCode, StockStatus,
 };
-use crate::ledger::{Applied, Flag, Ledger};
+use crate::ledger::{Applied, Flag, Stock};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// How far a measured carton weight may be from the expected one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,15 +113,15 @@ fn positive(d: Dec) -> bool {
 }
 
 /// Applies the authority rules to `event`, which the hub has just applied to `ledger` with
-/// the outcome `applied`. Orders named by the event are updated in `orders`.
+/// the outcome `applied`. The order the event names (if any) is passed as `order` and updated.
 ///
 /// Call it exactly once per event, and only when [`Ledger::apply`] returned `Ok` (a duplicate
 /// or a gap changed nothing, so there is nothing to assess).
-pub fn assess(
+pub fn assess<S: Stock + ?Sized>(
     event: &Event,
     applied: &Applied,
-    orders: &mut BTreeMap<OrderRef, Order>,
-    ledger: &mut Ledger,
+    order: Option<&mut Order>,
+    ledger: &mut S,
     ctx: &AuthorityContext<'_>,
 ) -> Assessment {
     let mut out = Assessment::default();
@@ -247,7 +246,7 @@ pub fn assess(
     }
 
     if let Some((order_ref, fact)) = NodeFact::of(&event.body) {
-        match orders.get_mut(order_ref) {
+        match order.filter(|o| &o.order_ref == order_ref) {
             None => out.errors.push(LifecycleError::UnknownOrder {
                 order: order_ref.clone(),
                 kind: event.body.kind(),
@@ -278,11 +277,11 @@ fn status_text(status: StockStatus) -> &'static str {
 }
 
 /// Records the fact on the order and returns the exceptions about it.
-fn order_rules(
+fn order_rules<S: Stock + ?Sized>(
     event: &Event,
     fact: &NodeFact<'_>,
     order: &mut Order,
-    ledger: &mut Ledger,
+    ledger: &mut S,
     ctx: &AuthorityContext<'_>,
     out: &mut Assessment,
 ) -> Vec<Exception> {
@@ -474,13 +473,16 @@ fn order_is_released(status: OrderStatus) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::domain::OrderRef;
     use crate::domain::{LocationCode, NonNegQty, StockRef};
+    use crate::ledger::Ledger;
     use crate::orders::allocation::allocate;
     use crate::orders::lifecycle::tests::{
         dec, info, node, order, oref, pack, pick, ship, short, sku, Hub,
     };
     use crate::orders::lifecycle::{cancel, release};
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     fn tolerance() -> WeightTolerance {
         WeightTolerance {
@@ -519,7 +521,8 @@ mod tests {
                 nodes: &self.nodes,
                 weight: tolerance(),
             };
-            assess(e, &applied, &mut self.orders, &mut self.hub.ledger, &ctx)
+            let named = NodeFact::of(&e.body).and_then(|(r, _)| self.orders.get_mut(r));
+            assess(e, &applied, named, &mut self.hub.ledger, &ctx)
         }
         fn get(&self, r: &str) -> &Order {
             self.orders.get(&oref(r)).unwrap()

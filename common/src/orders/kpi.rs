@@ -92,9 +92,9 @@ fn add(a: Dec, b: Dec) -> Dec {
 }
 
 /// Computes the KPIs from every order and the node events (for counts and returns).
-pub fn compute_kpis<'a>(
+pub fn compute_kpis<'a, 'e>(
     orders: impl IntoIterator<Item = &'a Order>,
-    events: &[Event],
+    events: impl IntoIterator<Item = &'e Event> + Clone,
     now_ms: i64,
 ) -> Kpis {
     let mut kpis = Kpis::default();
@@ -158,7 +158,7 @@ pub fn compute_kpis<'a>(
     let mut exact = 0u64;
     let mut received: BTreeMap<(&NodeId, &DocRef, &Sku), i64> = BTreeMap::new();
     let mut cycles: Vec<i64> = Vec::new();
-    for event in events {
+    for event in events.clone() {
         match &event.body {
             EventBody::CountResult {
                 counted, expected, ..

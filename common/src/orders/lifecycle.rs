@@ -21,7 +21,7 @@ use super::plan::{PickTaskPlan, PlanLine, PutBackPlan};
 use crate::domain::{
     ContainerId, Dec, Event, EventBody, ExceptionCode, NodeId, OrderRef, OrderStatus, Sku,
 };
-use crate::ledger::Ledger;
+use crate::ledger::Stock;
 use serde::{Deserialize, Serialize};
 
 /// Why a lifecycle step is not possible.
@@ -306,7 +306,7 @@ pub struct CancelOutcome {
     pub put_back: Vec<PutBackPlan>,
 }
 
-fn wind_down(order: &mut Order, ledger: &mut Ledger, at_ms: i64) -> CancelOutcome {
+fn wind_down<S: Stock + ?Sized>(order: &mut Order, ledger: &mut S, at_ms: i64) -> CancelOutcome {
     let mut out = CancelOutcome::default();
     let order_ref = order.order_ref.clone();
     let containers = &order.containers;
@@ -355,9 +355,9 @@ fn wind_down(order: &mut Order, ledger: &mut Ledger, at_ms: i64) -> CancelOutcom
 /// Cancels the order: legal from any status before shipping starts (not from `shipped`,
 /// `partially shipped` or `cancelled`). Releases every reservation; picked stock gets a
 /// put-back plan per node.
-pub fn cancel(
+pub fn cancel<S: Stock + ?Sized>(
     order: &mut Order,
-    ledger: &mut Ledger,
+    ledger: &mut S,
     at_ms: i64,
 ) -> Result<CancelOutcome, LifecycleError> {
     if matches!(
@@ -375,9 +375,9 @@ pub fn cancel(
 /// Closes a partially shipped order short: the rest will not ship. Releases what is still
 /// reserved and plans put-backs for picked stock that did not ship; the status stays
 /// `partially shipped` and the order counts as closed for KPIs.
-pub fn close_short(
+pub fn close_short<S: Stock + ?Sized>(
     order: &mut Order,
-    ledger: &mut Ledger,
+    ledger: &mut S,
     at_ms: i64,
 ) -> Result<CancelOutcome, LifecycleError> {
     if order.status != OrderStatus::PartiallyShipped || order.is_closed() {
@@ -397,10 +397,18 @@ fn derived_status(order: &Order, current: OrderStatus) -> OrderStatus {
     }
     let node_lines = || order.allocations.values().flat_map(|m| m.values());
     let any_allocated = node_lines().any(|l| positive(l.allocated));
-    if any_allocated && node_lines().all(|l| l.packed >= l.allocated) {
+    // Picking is over only when every order line is picked or shorted (a part that was never
+    // allocated is still to be picked) and every node picked what it holds.
+    let picking_done = any_allocated
+        && node_lines().all(|l| l.picked >= l.allocated)
+        && order.lines.iter().all(|l| {
+            let short = order.total(&l.sku, |n| n.short);
+            add(l.picked, short) >= l.qty
+        });
+    if picking_done && node_lines().all(|l| l.packed >= l.allocated) {
         return OrderStatus::Packed;
     }
-    if any_allocated && node_lines().all(|l| l.picked >= l.allocated) {
+    if picking_done {
         return OrderStatus::Picked;
     }
     if node_lines().any(|l| positive(l.picked) || positive(l.short)) {
@@ -431,13 +439,13 @@ pub(crate) fn rederive_status(order: &mut Order) {
 /// took it). A short pick reduces the node's allocation by the missing quantity, never below
 /// what it picked, and releases that much of the reservation in `ledger` (re-allocating the
 /// remainder is an authority rule, see [`super::authority`]). The quantities are recorded even when an error is returned.
-pub fn apply_fact(
+pub fn apply_fact<S: Stock + ?Sized>(
     order: &mut Order,
     node: &NodeId,
     fact: &NodeFact<'_>,
     at_ms: i64,
     event_id: &crate::domain::EventId,
-    ledger: &mut Ledger,
+    ledger: &mut S,
 ) -> Result<Progress, LifecycleError> {
     let from = order.status;
     let action = match fact {
@@ -548,10 +556,10 @@ pub fn apply_fact(
 }
 
 /// Applies a node event to `order` (see [`apply_fact`]).
-pub fn apply_event(
+pub fn apply_event<S: Stock + ?Sized>(
     order: &mut Order,
     event: &Event,
-    ledger: &mut Ledger,
+    ledger: &mut S,
 ) -> Result<Progress, LifecycleError> {
     let kind = event.body.kind();
     let Some((order_ref, fact)) = NodeFact::of(&event.body) else {
@@ -575,6 +583,7 @@ pub(crate) mod tests {
         EventId, LocationCode, LocationInfo, LocationKind, NonNegQty, PackLine, Qty, StockRef,
         StockStatus,
     };
+    use crate::ledger::Ledger;
     use crate::orders::allocation::{allocate, NodeInfo};
     use crate::orders::order::{NewOrder, NewOrderLine};
     use std::collections::BTreeMap;
@@ -779,6 +788,25 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_order_is_picked_only_when_every_line_is_picked_or_shorted() {
+        let mut hub = Hub::new();
+        hub.stock("EAST", "A-1", "MUG", "5");
+        let mut o = order("SO-1", &[("MUG", "5")]);
+        allocate(&mut o, &mut hub.ledger, &[info("EAST", 1)], 0).unwrap();
+        release(&mut o).unwrap();
+        step(&mut hub, &mut o, "EAST", pick("A-1", "MUG", "1", "SO-1")).unwrap();
+        assert_eq!(o.status, OrderStatus::Picking, "1 of 5 picked");
+        step(
+            &mut hub,
+            &mut o,
+            "EAST",
+            short("A-1", "MUG", "4", "0", "SO-1"),
+        )
+        .unwrap();
+        assert_eq!(o.status, OrderStatus::Picked, "1 picked, 4 shorted");
+    }
+
+    #[test]
     fn shipping_part_of_an_order_makes_it_partially_shipped() {
         let mut hub = Hub::new();
         hub.stock("EAST", "A-1", "MUG", "2");
@@ -788,7 +816,11 @@ pub(crate) mod tests {
         release(&mut o).unwrap();
         assert_eq!(o.status, OrderStatus::Released);
         step(&mut hub, &mut o, "EAST", pick("A-1", "MUG", "2", "SO-1")).unwrap();
-        assert_eq!(o.status, OrderStatus::Picked);
+        assert_eq!(
+            o.status,
+            OrderStatus::Picking,
+            "2 of 3 picked and 1 backordered is not picked"
+        );
         step(
             &mut hub,
             &mut o,
@@ -796,6 +828,7 @@ pub(crate) mod tests {
             pack("CTN-1", "MUG", "2", "SO-1", None),
         )
         .unwrap();
+        assert_eq!(o.status, OrderStatus::Picking, "nor packed");
         step(&mut hub, &mut o, "EAST", ship("CTN-1", "MUG", "2", "SO-1")).unwrap();
         assert_eq!(o.status, OrderStatus::PartiallyShipped);
         assert!(!o.is_closed());

@@ -20,10 +20,10 @@ use stockpost_common::domain::{
 use stockpost_common::orders::{Actor, Role};
 use stockpost_common::sync::{topics, Sender, SenderConfig};
 use stockpost_common::wire::{self, Limits, Message};
-use stockpost_hub::ingest::lock as hub_lock;
-use stockpost_hub::ingest::{ApiOp, IngestRequest};
+use stockpost_engine::records::NodeMaster;
+use stockpost_engine::{ApiCommand, Command};
 use stockpost_hub::node::HubNode;
-use stockpost_hub::ops::NodeMaster;
+use stockpost_hub::writer::Request;
 use stockpost_tests::fleet::{agent_config, hub_config, record_receipts_in_bulk};
 use stockpost_tests::mosquitto::Mosquitto;
 
@@ -153,26 +153,29 @@ async fn ingest(
         .collect::<Result<_, _>>()?;
     for (i, node) in ids.iter().enumerate() {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        hub.ingest
+        hub.writer
             .tx
-            .send(IngestRequest::Api {
-                op: ApiOp::PutNode(
-                    node.clone(),
-                    NodeMaster {
-                        name: format!("bench node {i}"),
-                        priority: u32::try_from(i)?,
-                        active: true,
-                        cutoff_ms_of_day: None,
+            .send(Request {
+                command: Command::Api {
+                    op: ApiCommand::PutNode(
+                        node.clone(),
+                        NodeMaster {
+                            name: format!("bench node {i}"),
+                            priority: u32::try_from(i)?,
+                            active: true,
+                            cutoff_ms_of_day: None,
+                        },
+                    ),
+                    actor: Actor {
+                        name: "bench".into(),
+                        role: Role::Admin,
                     },
-                ),
-                actor: Actor {
-                    name: "bench".into(),
-                    role: Role::Admin,
                 },
-                reply,
+                token: None,
+                reply: Some(reply),
             })
             .await
-            .map_err(|_| anyhow::anyhow!("the hub's ingest stopped"))?;
+            .map_err(|_| anyhow::anyhow!("the hub's writer stopped"))?;
         answer
             .await?
             .map_err(|e| anyhow::anyhow!("registering {node}: {e:?}"))?;
@@ -195,19 +198,19 @@ async fn ingest(
     }
     let elapsed = started.elapsed();
     let total = per_node * nodes as u64;
-    let c = &hub.ingest.counters;
+    let c = hub.view().live.stats;
     let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-    let applied = load(&c.events_applied);
+    let applied = c.events_applied;
     anyhow::ensure!(applied == total, "hub applied {applied} of {total}");
     eprintln!(
         "  {nodes} node(s): nodes sent {} batches, got {} resend requests, {} ack timeouts fired; hub: {} commits, {} duplicate batches, {} gap batches, {} quarantined",
         stats.batches_sent,
         stats.resend_requests,
         stats.ack_timeouts,
-        load(&c.commits),
-        load(&c.duplicate_batches),
-        load(&c.gap_batches),
-        load(&c.quarantined),
+        load(&hub.writer.counters.commits),
+        c.duplicate_batches,
+        c.gap_batches,
+        c.quarantined,
     );
     hub.stop().await;
     Ok((total, elapsed))
@@ -259,7 +262,7 @@ async fn catch_up(
     .await?;
     let node = NodeId::new("CATCHUP")?;
     loop {
-        let applied = hub_lock(&hub.ingest.state).ledger.applied_seq(&node);
+        let applied = hub.applied_seq(&node);
         let acked = agent_lock(agent.writer.state()).acked;
         if applied >= events && acked >= events {
             break;

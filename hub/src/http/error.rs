@@ -53,3 +53,34 @@ impl IntoResponse for ApiError {
         (status, axum::Json(body)).into_response()
     }
 }
+
+impl From<stockpost_engine::Rejection> for ApiError {
+    fn from(r: stockpost_engine::Rejection) -> Self {
+        use stockpost_engine::RejectKind;
+        let status = match r.kind {
+            RejectKind::Invalid => 400,
+            RejectKind::NotFound => 404,
+            RejectKind::Conflict => 409,
+            RejectKind::Forbidden => 403,
+            RejectKind::Busy => 503,
+        };
+        ApiError::new(status, r.code, r.message)
+    }
+}
+
+impl From<stockpost_engine::EngineError> for ApiError {
+    fn from(e: stockpost_engine::EngineError) -> Self {
+        match e {
+            stockpost_engine::EngineError::Rejected(r) => r.into(),
+            stockpost_engine::EngineError::Internal(_) => ApiError::unavailable(
+                "the hub could not store the change; nothing was changed; try again",
+            ),
+        }
+    }
+}
+
+impl From<stockpost_engine::repo::RepoError> for ApiError {
+    fn from(e: stockpost_engine::repo::RepoError) -> Self {
+        ApiError::new(500, "storage", e.to_string())
+    }
+}

@@ -1,0 +1,1 @@
+//! Engine unit tests: every command and authority rule, without IO.
