@@ -3,7 +3,8 @@
 //! sequence when known, when it was first and last seen and how often; an identical payload
 //! only counts up. At most `per_node` records per node (and for messages that name none) and
 //! `total` in all are kept: the oldest is dropped and counted. Each new poison or invalid-event
-//! record raises one `poison_message` exception naming it; a node that is not registered is
+//! record names a `poison_message` exception: one open exception per node covers all its
+//! records until it is resolved (a flood does not flood the exception list); a node that is not registered is
 //! quarantined once (every further batch counts up) and raises one `unknown_node` exception.
 
 use crate::engine::Cx;
@@ -123,21 +124,33 @@ fn record(cx: &mut Cx<'_>, a: Arrival) -> EngineResult<u64> {
             )?),
             None => None,
         },
-        QuarantineKind::Poison | QuarantineKind::InvalidEvent => {
-            let mut e = Exception::new(
+        QuarantineKind::Poison | QuarantineKind::InvalidEvent => match &a.node {
+            // One open `poison_message` per node covers every record made while it is open,
+            // so a flood of garbage cannot flood the exception list as well.
+            Some(node) => Some(exceptions::raise_incident(
+                cx,
                 ExceptionCode::PoisonMessage,
+                node,
                 format!(
-                    "quarantine #{id} ({}): {}; see GET /api/v1/quarantine",
+                    "quarantine #{id} ({}): {}; see GET /api/v1/quarantine?node={node} for this \
+                     and later records",
                     a.kind.name(),
                     a.reason
                 ),
-                cx.now.wall,
-            );
-            if let Some(node) = &a.node {
-                e = e.at_node(node);
-            }
-            Some(exceptions::register(cx, &e)?)
-        }
+            )?),
+            None => Some(exceptions::register(
+                cx,
+                &Exception::new(
+                    ExceptionCode::PoisonMessage,
+                    format!(
+                        "quarantine #{id} ({}): {}; see GET /api/v1/quarantine",
+                        a.kind.name(),
+                        a.reason
+                    ),
+                    cx.now.wall,
+                ),
+            )?),
+        },
     };
     cx.uow.quarantine().put(
         id,

@@ -1,6 +1,7 @@
 //! Test fixtures shared by the system tests: a real Mosquitto, a TCP proxy that can cut the
 //! network silently, an in-process fleet of agents and a hub.
 
+pub mod bench_sync;
 pub mod certs;
 pub mod demo;
 pub mod fleet;

@@ -29,13 +29,17 @@ pub trait EventLog: Send + std::fmt::Debug {
 pub enum ExceptionIx {
     /// The exception (resolution aside) and its id: raising the same exception twice finds it.
     Key(Box<Exception>, u64),
-    /// An open exception raised once per node (`sequence_reused`, `unknown_node`).
+    /// An open exception raised once per node (`sequence_reused`, `unknown_node`,
+    /// `poison_message`).
     Incident(ExceptionCode, NodeId, u64),
 }
 
 /// Codes raised at most once per node while open.
-pub const INCIDENT_CODES: [ExceptionCode; 2] =
-    [ExceptionCode::SequenceReused, ExceptionCode::UnknownNode];
+pub const INCIDENT_CODES: [ExceptionCode; 3] = [
+    ExceptionCode::SequenceReused,
+    ExceptionCode::UnknownNode,
+    ExceptionCode::PoisonMessage,
+];
 
 /// The key an exception is found by: itself, unresolved.
 pub fn exception_key(e: &Exception) -> Exception {

@@ -1,1 +1,0 @@
-//! Engine unit tests: every command and authority rule, without IO.
