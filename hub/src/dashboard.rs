@@ -109,10 +109,11 @@ th,td{border-bottom:1px solid #e5e7eb;padding:3px 6px;text-align:left}
 <section><h2>KPIs</h2><div id="kpi-chart"></div><div id="kpi-text"></div></section>
 <section><h2>Stock</h2>
 <form id="stock-form"><input name="node" placeholder="node"><input name="sku" placeholder="sku"><input name="location" placeholder="location"><button>Search</button></form>
-<table id="stock"><thead><tr><th>node</th><th>location</th><th>sku</th><th>status</th><th>on hand</th><th>reserved</th><th>available</th></tr></thead><tbody></tbody></table></section>
+<table id="stock"><thead><tr><th>node</th><th>location</th><th>sku</th><th>status</th><th>on hand</th><th>reserved</th><th>held</th><th>available</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Orders</h2><table id="orders"><thead><tr><th>ref</th><th>status</th><th>lines</th><th>allocations</th><th>ship by</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Exceptions</h2><table id="exceptions"><thead><tr><th>id</th><th>code</th><th>message</th><th></th></tr></thead><tbody></tbody></table></section>
 <section><h2>Adjustments awaiting approval</h2><table id="adjustments"><thead><tr><th>id</th><th>node</th><th>sku</th><th>delta</th><th>value</th><th></th></tr></thead><tbody></tbody></table></section>
+<section><h2>Quarantine</h2><div id="quarantine-text"></div><table id="quarantine"><thead><tr><th>id</th><th>node</th><th>seq</th><th>reason</th><th>bytes</th><th>count</th><th>last seen</th><th>first bytes</th><th>exception</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script>
 const $ = s => document.querySelector(s);
@@ -132,7 +133,7 @@ async function loadNodes(){
 async function loadStock(){
   const q = new URLSearchParams(new FormData($('#stock-form'))).toString();
   const d = await api('/stock?' + q);
-  rows('#stock', d.balances, b => `<tr><td>${esc(b.node)}</td><td>${esc(b.location ?? b.container)}</td><td>${esc(b.sku)}</td><td>${esc(b.status)}</td><td>${esc(b.on_hand)}</td><td>${esc(b.reserved)}</td><td>${esc(b.available)}</td></tr>`);
+  rows('#stock', d.balances, b => `<tr><td>${esc(b.node)}</td><td>${esc(b.location ?? b.container)}</td><td>${esc(b.sku)}</td><td>${esc(b.status)}</td><td>${esc(b.on_hand)}</td><td>${esc(b.reserved)}</td><td>${esc(b.held)}</td><td>${esc(b.available)}</td></tr>`);
 }
 async function loadOrders(){
   const d = await api('/orders?limit=100');
@@ -146,6 +147,11 @@ async function loadAdjustments(){
   const d = await api('/adjustments');
   rows('#adjustments', d.adjustments.filter(a => a.status === 'pending_approval'), a => `<tr><td>${a.id}</td><td>${esc(a.node)}</td><td>${esc(a.sku)}</td><td>${esc(a.delta)}</td><td>${esc(a.value)}</td><td><button class="approve" data-id="${a.id}">Approve</button></td></tr>`);
 }
+async function loadQuarantine(){
+  const d = await api('/quarantine');
+  $('#quarantine-text').textContent = `${d.received} received, ${d.dropped} dropped to stay within the caps`;
+  rows('#quarantine', d.quarantine, q => `<tr data-id="${q.id}"><td>${q.id}</td><td>${esc(q.node)}</td><td>${esc(q.seq)}</td><td>${esc(q.reason)}</td><td>${q.bytes}</td><td>${q.count}</td><td>${esc(q.last_seen)}</td><td><code>${esc(q.head_text.slice(0, 48))}</code></td><td>${esc(q.exception)}</td></tr>`);
+}
 async function loadKpis(){
   $('#kpi-chart').innerHTML = await api('/kpis/chart.svg');
   const k = await api('/kpis');
@@ -153,7 +159,7 @@ async function loadKpis(){
 }
 async function refresh(){
   if (!token()) { $('#error').textContent = 'Enter an API token to see the hub.'; return; }
-  try { await Promise.all([loadNodes(), loadStock(), loadOrders(), loadExceptions(), loadAdjustments(), loadKpis()]); $('#error').textContent = ''; document.body.dataset.loaded = 'true'; }
+  try { await Promise.all([loadNodes(), loadStock(), loadOrders(), loadExceptions(), loadAdjustments(), loadQuarantine(), loadKpis()]); $('#error').textContent = ''; document.body.dataset.loaded = 'true'; }
   catch(e){ $('#error').textContent = e.message; }
 }
 $('#save-token').onclick = () => { localStorage.setItem('stockpost-token', $('#token').value); refresh(); };

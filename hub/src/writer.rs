@@ -183,26 +183,7 @@ impl<T> Writer<T> {
 
     /// One round; false when the MQTT side is gone (the hub stops).
     fn round(&mut self, group: Vec<Request<T>>, now: Now) -> bool {
-        let mut replies: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::new();
-        let mut release = Vec::new();
-        let mut failed: Option<String> = None;
-        for request in group {
-            release.extend(request.token);
-            let answer = if failed.is_some() {
-                Err(EngineError::Rejected(Rejection::busy(
-                    "the hub could not store the change; nothing was changed; try again",
-                )))
-            } else {
-                let a = self.engine.handle(self.repo.uow(), now, request.command);
-                if let Err(EngineError::Internal(e)) = &a {
-                    failed = Some(e.clone());
-                }
-                a
-            };
-            if let Some(reply) = request.reply {
-                replies.push((reply, answer));
-            }
-        }
+        let (mut replies, release, failed) = self.run_commands(group, now);
         let outcome = match failed {
             Some(e) => Err(e),
             None => self.repo.commit().map_err(|e| e.to_string()),
@@ -227,9 +208,7 @@ impl<T> Writer<T> {
                 self.engine.aborted();
                 for (_, answer) in replies.iter_mut() {
                     if answer.is_ok() || matches!(answer, Err(EngineError::Internal(_))) {
-                        *answer = Err(EngineError::Rejected(Rejection::busy(
-                            "the hub could not store the change; nothing was changed; try again",
-                        )));
+                        *answer = Err(not_stored());
                     }
                 }
             }
@@ -238,6 +217,51 @@ impl<T> Writer<T> {
         for (reply, answer) in replies {
             let _ = reply.send(answer);
         }
+        self.hand_out(deliveries, effects, release)
+    }
+
+    /// Runs each command of the round through the engine; after an internal failure the rest
+    /// are answered "not stored" without running. Returns the answers owed, the packets to
+    /// release and the internal failure, if any.
+    #[allow(clippy::type_complexity)]
+    fn run_commands(
+        &mut self,
+        group: Vec<Request<T>>,
+        now: Now,
+    ) -> (
+        Vec<(oneshot::Sender<Answer>, Answer)>,
+        Vec<T>,
+        Option<String>,
+    ) {
+        let mut replies = Vec::new();
+        let mut release = Vec::new();
+        let mut failed: Option<String> = None;
+        for request in group {
+            release.extend(request.token);
+            let answer = if failed.is_some() {
+                Err(not_stored())
+            } else {
+                let a = self.engine.handle(self.repo.uow(), now, request.command);
+                if let Err(EngineError::Internal(e)) = &a {
+                    failed = Some(e.clone());
+                }
+                a
+            };
+            if let Some(reply) = request.reply {
+                replies.push((reply, answer));
+            }
+        }
+        (replies, release, failed)
+    }
+
+    /// After the round: webhook deliveries to the sender, effects and packet releases to the
+    /// MQTT side. False when the MQTT side has stopped.
+    fn hand_out(
+        &mut self,
+        deliveries: Vec<Delivery>,
+        effects: Vec<Effect>,
+        release: Vec<T>,
+    ) -> bool {
         if let Some(hooks) = &self.out.webhooks {
             for d in deliveries {
                 // A full queue leaves it in the outbox for the sender's rescan.
@@ -270,4 +294,11 @@ impl<T> Writer<T> {
         }
         true
     }
+}
+
+/// The answer to a change the hub could not store.
+fn not_stored() -> EngineError {
+    EngineError::Rejected(Rejection::busy(
+        "the hub could not store the change; nothing was changed; try again",
+    ))
 }

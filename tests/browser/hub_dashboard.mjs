@@ -1,5 +1,5 @@
 // Drives the hub dashboard in headless Chromium: enter a token, see nodes, stock, orders and
-// the exceptions queue, resolve an exception, see the KPI chart.
+// the quarantine and the exceptions queue, resolve an exception, see the KPI chart.
 // Usage: node hub_dashboard.mjs <hub base url> <token>. Prints one JSON line; exit 0 on success.
 import { launch } from "./launch.mjs";
 
@@ -28,6 +28,10 @@ try {
   await page.waitForSelector('#orders tr[data-ref="SO-1"]');
   result.order_status = await page.textContent('#orders tr[data-ref="SO-1"] .status');
   result.steps.push("orders");
+
+  await page.waitForSelector("#quarantine tbody tr");
+  result.quarantine_node = await page.textContent("#quarantine tbody tr td:nth-child(2)");
+  result.steps.push("quarantine");
 
   await page.waitForSelector("#kpi-svg");
   result.steps.push("kpis");

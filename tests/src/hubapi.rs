@@ -172,8 +172,18 @@ pub async fn register(hub: &HubNode, nodes: &[&str]) -> anyhow::Result<()> {
 }
 
 /// Feeds node events into the hub's writer as if they came over MQTT, numbering them after what
-/// the hub applied for the node.
+/// the hub applied for the node, and waits until the hub applied them.
 pub async fn inject(hub: &HubNode, node: &str, bodies: Vec<EventBody>) -> anyhow::Result<u64> {
+    let last = send_batch(hub, node, bodies).await?;
+    let node = NodeId::new(node)?;
+    let applied = eventually(Duration::from_secs(10), || hub.applied_seq(&node) >= last).await;
+    anyhow::ensure!(applied, "the hub did not apply events up to {last}");
+    Ok(last)
+}
+
+/// Hands node events to the hub's writer as one batch, numbered after what the hub applied for
+/// the node, without waiting for them to be applied; returns the last sequence number.
+pub async fn send_batch(hub: &HubNode, node: &str, bodies: Vec<EventBody>) -> anyhow::Result<u64> {
     let node = NodeId::new(node)?;
     let first = hub.applied_seq(&node) + 1;
     let events: Vec<Event> = bodies
@@ -194,13 +204,8 @@ pub async fn inject(hub: &HubNode, node: &str, bodies: Vec<EventBody>) -> anyhow
     let last = first + events.len() as u64 - 1;
     hub.writer
         .tx
-        .send(Request::fire(Command::NodeBatch {
-            node: node.clone(),
-            events,
-        }))
+        .send(Request::fire(Command::NodeBatch { node, events }))
         .await
         .map_err(|_| anyhow::anyhow!("the writer stopped"))?;
-    let applied = eventually(Duration::from_secs(10), || hub.applied_seq(&node) >= last).await;
-    anyhow::ensure!(applied, "the hub did not apply events up to {last}");
     Ok(last)
 }

@@ -9,6 +9,7 @@ pub mod hubapi;
 pub mod mosquitto;
 pub mod proxy;
 pub mod pty_scanner;
+pub mod real;
 pub mod shift;
 pub mod sim;
 pub mod station;

@@ -13,7 +13,7 @@ const DEADLINE: Duration = Duration::from_secs(240);
 fn the_demo_runs_a_whole_shift_and_exits_0_with_exit() {
     if BROKER == BrokerChoice::Mosquitto && stockpost_tests::mosquitto::mosquitto_binary().is_none()
     {
-        eprintln!("SKIPPED: the demo uses Mosquitto and it is not installed");
+        stockpost_tests::real::skip_because("the demo uses Mosquitto and it is not installed");
         return;
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_stockpost-demo"))

@@ -1,6 +1,7 @@
 //! The hub dashboard in headless Chromium (playwright-core, tests/browser/hub_dashboard.mjs):
-//! nodes, stock search, orders, KPI chart and resolving an exception from the queue.
-//! Skipped, with a message, only when node, Chromium or `npm ci` in tests/browser is missing.
+//! nodes, stock search, orders, KPI chart, the quarantine panel and resolving an exception from
+//! the queue. Under `CI=true` a missing part fails the test; elsewhere it is skipped, with a
+//! message, only when node, Chromium or `npm ci` in tests/browser is missing.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,8 +14,9 @@ use stockpost_common::domain::{
 };
 use stockpost_hub::node::HubNode;
 use stockpost_tests::hubapi::{
-    hub_config_with_api, inject, Api, ADMIN, APPROVER, OPERATOR, VIEWER,
+    hub_config_with_api, inject, send_batch, Api, ADMIN, APPROVER, OPERATOR, VIEWER,
 };
+use stockpost_tests::shift::{poll, WAIT};
 
 fn browser_ready(dir: &Path) -> Option<String> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -35,11 +37,11 @@ fn browser_ready(dir: &Path) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_in_chromium_shows_nodes_stock_orders_and_kpis_resolves_an_exception_and_approves_an_adjustment(
+async fn the_dashboard_in_chromium_shows_nodes_stock_orders_kpis_and_quarantine_resolves_an_exception_and_approves_an_adjustment(
 ) {
     let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
     if let Some(why) = browser_ready(&browser_dir) {
-        eprintln!("SKIPPED: {why}");
+        stockpost_tests::real::skip_because(&why);
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -104,6 +106,30 @@ async fn the_dashboard_in_chromium_shows_nodes_stock_orders_and_kpis_resolves_an
     )
     .await
     .unwrap();
+    // A node that was never registered: its events are quarantined, not applied.
+    send_batch(
+        &hub,
+        "DC-GHOST",
+        vec![EventBody::Receive {
+            location: LocationCode::new("A-01").unwrap(),
+            stock: StockRef::plain(Sku::new("MUG").unwrap()),
+            qty: Qty::from_str("9").unwrap(),
+            status: StockStatus::Available,
+            inbound: None,
+        }],
+    )
+    .await
+    .unwrap();
+    poll(
+        WAIT,
+        "the unknown node's batch to be quarantined",
+        || async {
+            let q = api.ok("GET", "/api/v1/quarantine", VIEWER, None).await?;
+            Ok((q["quarantine"].as_array().map_or(0, Vec::len) == 1).then_some(()))
+        },
+    )
+    .await
+    .unwrap();
     api.ok("POST", "/api/v1/orders", OPERATOR,
         Some(json!({"ref": "SO-1", "channel": "web", "ship_by": "2030-01-01T00:00:00Z", "lines": [{"sku": "MUG", "qty": "2"}]})))
         .await
@@ -138,6 +164,7 @@ async fn the_dashboard_in_chromium_shows_nodes_stock_orders_and_kpis_resolves_an
     assert_eq!(result["ok"], true, "{result}");
     assert!(result["stock_rows"].as_u64().unwrap() >= 1, "{result}");
     assert_eq!(result["order_status"], "released", "{result}");
+    assert_eq!(result["quarantine_node"], "DC-GHOST", "{result}");
     let id: u64 = result["resolved"].as_str().unwrap().parse().unwrap();
     let ex = api
         .ok("GET", "/api/v1/exceptions?open=false", VIEWER, None)

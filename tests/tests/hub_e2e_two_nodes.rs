@@ -139,7 +139,9 @@ async fn a_shift_from_inbound_to_restock_across_two_nodes_leaves_exact_stock_sta
 ) {
     init_tracing();
     let Some(_) = stockpost_tests::mosquitto::mosquitto_binary() else {
-        eprintln!("SKIPPED: mosquitto is not installed (apt-get install mosquitto)");
+        stockpost_tests::real::skip_because(
+            "mosquitto is not installed (apt-get install mosquitto)",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -32,7 +32,9 @@ fn tasks_of(agent: &AgentNode) -> Vec<TaskSpec> {
 async fn an_order_split_across_two_nodes_reaches_both_agents_as_pick_tasks_over_mosquitto() {
     init_tracing();
     let Some(_) = stockpost_tests::mosquitto::mosquitto_binary() else {
-        eprintln!("SKIPPED: mosquitto is not installed (apt-get install mosquitto)");
+        stockpost_tests::real::skip_because(
+            "mosquitto is not installed (apt-get install mosquitto)",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -174,7 +176,9 @@ async fn an_order_split_across_two_nodes_reaches_both_agents_as_pick_tasks_over_
 async fn downlink_items_queued_while_no_broker_is_reachable_survive_a_hub_restart_and_arrive() {
     init_tracing();
     let Some(_) = stockpost_tests::mosquitto::mosquitto_binary() else {
-        eprintln!("SKIPPED: mosquitto is not installed (apt-get install mosquitto)");
+        stockpost_tests::real::skip_because(
+            "mosquitto is not installed (apt-get install mosquitto)",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();

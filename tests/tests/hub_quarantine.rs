@@ -14,7 +14,7 @@ use std::time::Duration;
 use stockpost_common::domain::{EventBody, LocationCode, NodeId, Qty, Sku, StockRef, StockStatus};
 use stockpost_hub::node::HubNode;
 use stockpost_tests::fleet::init_tracing;
-use stockpost_tests::hubapi::{hub_config_with_api, inject, register, Api, VIEWER};
+use stockpost_tests::hubapi::{hub_config_with_api, inject, register, send_batch, Api, VIEWER};
 use stockpost_tests::mosquitto::Mosquitto;
 use stockpost_tests::shift::{poll, WAIT};
 
@@ -171,5 +171,63 @@ async fn a_flood_of_a_hundred_one_mib_garbage_payloads_grows_the_hub_store_by_le
     .await
     .unwrap();
     assert_eq!(hub.applied_seq(&node), before_seq + 1);
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_of_a_node_never_registered_are_quarantined_once_raise_unknown_node_and_book_nothing(
+) {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubNode::start(hub_config_with_api(dir.path(), "127.0.0.1:9", "").unwrap())
+        .await
+        .unwrap();
+    let api = Api::new(&hub).unwrap();
+    let receive = || EventBody::Receive {
+        location: LocationCode::new("RCV-1").unwrap(),
+        stock: StockRef::plain(Sku::new("MUG").unwrap()),
+        qty: Qty::from_str("3000").unwrap(),
+        status: StockStatus::Available,
+        inbound: None,
+    };
+    // The same forged batch twice: one incident, counted twice.
+    for _ in 0..2 {
+        send_batch(&hub, "DC-GHOST", vec![receive(), receive()])
+            .await
+            .unwrap();
+    }
+    let listed: Value = poll(WAIT, "the batch to be quarantined twice", || async {
+        let v = api
+            .ok("GET", "/api/v1/quarantine?node=DC-GHOST", VIEWER, None)
+            .await?;
+        let count = v["quarantine"][0]["count"].as_u64().unwrap_or(0);
+        Ok((count >= 2).then_some(v))
+    })
+    .await
+    .unwrap();
+    let records = listed["quarantine"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{listed}");
+    assert_eq!(records[0]["count"], 2, "{listed}");
+    assert_eq!(records[0]["seq"], 1, "{listed}");
+    assert!(
+        records[0]["reason"].as_str().unwrap().contains("DC-GHOST"),
+        "{listed}"
+    );
+
+    let exceptions = api
+        .ok("GET", "/api/v1/exceptions?code=unknown_node", VIEWER, None)
+        .await
+        .unwrap();
+    let list = exceptions["exceptions"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{exceptions}");
+    assert_eq!(list[0]["node"], "DC-GHOST", "{exceptions}");
+    assert_eq!(records[0]["exception"], list[0]["id"], "{listed}");
+
+    let stock = api
+        .ok("GET", "/api/v1/stock?sku=MUG", VIEWER, None)
+        .await
+        .unwrap();
+    assert_eq!(stock["balances"].as_array().unwrap().len(), 0, "{stock}");
+    assert_eq!(hub.applied_seq(&NodeId::new("DC-GHOST").unwrap()), 0);
     hub.stop().await;
 }

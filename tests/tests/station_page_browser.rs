@@ -1,7 +1,7 @@
 //! The station page in a real headless Chromium (playwright-core): sign in, blind receipt, and
 //! the error state of a wrong scan, typed like a keyboard-wedge scanner.
-//! Skipped, with a message, only when node, chromium or tests/browser/node_modules is missing
-//! (scripts/test.sh installs them).
+//! Under `CI=true` a missing part fails the test; elsewhere it is skipped, with a message, only
+//! when node, chromium or tests/browser/node_modules is missing (scripts/test.sh installs them).
 
 #![allow(clippy::unwrap_used)]
 
@@ -32,7 +32,7 @@ fn missing_tool() -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_browser_an_operator_signs_in_receives_blind_and_sees_a_red_error_for_a_wrong_scan() {
     if let Some(why) = missing_tool() {
-        eprintln!("SKIPPED station page browser test: {why}");
+        stockpost_tests::real::skip_because(&format!("station page browser test: {why}"));
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -128,32 +128,43 @@ impl Ledger {
         let Some(undo) = self.journal.0.as_ref() else {
             return out;
         };
+        // One event leaves several entries for the same (node, SKU) and node in a row: skip
+        // those repeats before they reach the sets (a round holds thousands of entries).
+        let mut last_stock: Option<&NodeSku> = None;
+        let mut last_node: Option<&NodeId> = None;
         for entry in undo {
             match entry {
                 Undo::Balance(key, _) => {
-                    out.stock.insert((key.node.clone(), key.stock.sku.clone()));
+                    let repeat =
+                        last_stock.is_some_and(|(n, s)| *n == key.node && *s == key.stock.sku);
+                    if !repeat {
+                        out.stock.insert((key.node.clone(), key.stock.sku.clone()));
+                    }
                     out.balances.insert(key.clone());
                 }
                 Undo::Total(ns, _) => {
-                    out.stock.insert(ns.clone());
+                    note_stock(&mut out.stock, &mut last_stock, ns);
                     out.totals.insert(ns.clone());
                 }
                 Undo::OnHand(ns, _) | Undo::Pickable(ns, _) => {
-                    out.stock.insert(ns.clone());
+                    note_stock(&mut out.stock, &mut last_stock, ns);
                 }
                 Undo::Reservations(ns, _) => {
-                    out.stock.insert(ns.clone());
+                    note_stock(&mut out.stock, &mut last_stock, ns);
                     out.reservations.insert(ns.clone());
                 }
                 Undo::Held(ns, _) => {
-                    out.stock.insert(ns.clone());
+                    note_stock(&mut out.stock, &mut last_stock, ns);
                     out.held.insert(ns.clone());
                 }
                 Undo::Location(slot, _) => {
                     out.locations.insert(slot.clone());
                 }
                 Undo::Applied(node, _) => {
-                    out.applied.insert(node.clone());
+                    if last_node != Some(node) {
+                        out.applied.insert(node.clone());
+                        last_node = Some(node);
+                    }
                 }
             }
         }
@@ -251,5 +262,17 @@ impl Ledger {
     pub(super) fn put_applied(&mut self, node: &NodeId, seq: u64) {
         self.note(|l| Undo::Applied(node.clone(), l.applied.get(node).copied()));
         self.applied.insert(node.clone(), seq);
+    }
+}
+
+/// Adds `ns` to `stock` unless it is the one added last.
+fn note_stock<'a>(
+    stock: &mut std::collections::BTreeSet<NodeSku>,
+    last: &mut Option<&'a NodeSku>,
+    ns: &'a NodeSku,
+) {
+    if *last != Some(ns) {
+        stock.insert(ns.clone());
+        *last = Some(ns);
     }
 }

@@ -113,13 +113,20 @@ impl StockView {
         for node in &changes.applied {
             self.applied.insert(node.clone(), ledger.applied_seq(node));
         }
+        // One pass groups the changed lines by (node, SKU): a round that touches many SKUs must
+        // not scan every changed line once per SKU.
+        let mut touched: std::collections::BTreeMap<(&NodeId, &Sku), Vec<&StockKey>> =
+            Default::default();
+        for key in &changes.balances {
+            touched
+                .entry((&key.node, &key.stock.sku))
+                .or_default()
+                .push(key);
+        }
         for ns in &changes.stock {
             let mut sku = self.skus.get(ns).map(|s| (**s).clone()).unwrap_or_default();
-            let touched = changes
-                .balances
-                .iter()
-                .filter(|k| k.node == ns.0 && k.stock.sku == ns.1);
-            for key in touched {
+            let lines = touched.remove(&(&ns.0, &ns.1)).unwrap_or_default();
+            for key in lines {
                 let qty = ledger.balance(key);
                 match sku.lines.binary_search_by(|l| l.key.cmp(key)) {
                     Ok(i) if qty.is_zero() => {

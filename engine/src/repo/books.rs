@@ -286,7 +286,13 @@ impl Books {
     /// The round is durable: forget its undo information; returns what it appended.
     pub fn settle(&mut self) -> Settled {
         let changes = self.ledger.pending_changes();
-        self.stock_view.update(&self.ledger, &changes);
+        self.settle_changes(&changes)
+    }
+
+    /// [`Books::settle`] with the stock keys the round changed, as [`Books::round`] gave them
+    /// (so a backend that wrote them need not work them out again).
+    pub fn settle_changes(&mut self, changes: &LedgerChanges) -> Settled {
+        self.stock_view.update(&self.ledger, changes);
         self.ledger.settle_journal();
         self.items.forget_changes();
         self.nodes.forget_changes();

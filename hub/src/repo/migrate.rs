@@ -102,7 +102,20 @@ pub fn migrate(store: &dyn Store) -> Result<(), RepoError> {
         kpi_window(store, &mut batch)?;
     }
     batch.put(l::META, l::LAYOUT_KEY.to_vec(), u64_key(l::LAYOUT));
-    store.commit(batch).map_err(storage)
+    store.commit(batch).map_err(storage)?;
+    let mut nodes_seen = 0u64;
+    for_each(store, l::APPLIED, |_, _| {
+        nodes_seen += 1;
+        Ok(())
+    })?;
+    if nodes_seen > 0 {
+        tracing::info!(
+            layout = l::LAYOUT,
+            "the hub store was upgraded to layout {} (docs/operations.md, Upgrade)",
+            l::LAYOUT
+        );
+    }
+    Ok(())
 }
 
 /// Replaces each value of `tree` that `convert` converts.

@@ -194,6 +194,7 @@ pub struct EmbeddedRepo {
     reader: StoreReader,
     books: Books,
     dead: VecDeque<u64>,
+    fail_next: bool,
 }
 
 impl EmbeddedRepo {
@@ -213,6 +214,7 @@ impl EmbeddedRepo {
                 reader,
                 books,
                 dead,
+                fail_next: false,
             },
             moved,
         ))
@@ -221,6 +223,12 @@ impl EmbeddedRepo {
     /// A reader of the same store.
     pub fn reader(&self) -> StoreReader {
         self.reader.clone()
+    }
+
+    /// Fault injection for the conformance suite and tests: the next commit fails before it
+    /// writes anything, as a full disk would.
+    pub fn fail_next_commit(&mut self) {
+        self.fail_next = true;
     }
 }
 
@@ -231,9 +239,13 @@ impl Repository for EmbeddedRepo {
 
     fn commit(&mut self) -> RepoResult<Committed> {
         let mut dead = self.dead.clone();
-        let batch = write::round_batch(&*self.reader.store, &self.books.round(), &mut dead);
+        let round = self.books.round();
+        let batch = write::round_batch(&*self.reader.store, &round, &mut dead);
+        let changes = round.ledger;
         let result = batch.and_then(|b| {
-            if b.is_empty() {
+            if std::mem::take(&mut self.fail_next) {
+                Err(storage("injected commit failure"))
+            } else if b.is_empty() {
                 Ok(())
             } else {
                 self.reader.store.commit(b).map_err(storage)
@@ -242,7 +254,7 @@ impl Repository for EmbeddedRepo {
         match result {
             Ok(()) => {
                 self.dead = dead;
-                let settled = self.books.settle();
+                let settled = self.books.settle_changes(&changes);
                 Ok(Committed {
                     deliveries: settled.deliveries,
                 })
@@ -260,5 +272,53 @@ impl Repository for EmbeddedRepo {
 
     fn books_view(&self) -> BooksView {
         self.books.view()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use stockpost_engine::repo::conformance::{run_all, Backend as Conformance};
+
+    /// The embedded store under a temporary directory; a reopen drops the repository and opens
+    /// the same files again, as a restart of the hub would.
+    struct Embedded {
+        dir: tempfile::TempDir,
+    }
+
+    impl Conformance for Embedded {
+        type Repo = EmbeddedRepo;
+
+        fn open(&mut self) -> EmbeddedRepo {
+            let text = format!("data_dir = {:?}\n", self.dir.path().display().to_string());
+            let config =
+                HubConfig::from_toml(&text, std::path::Path::new("hub.toml"), &[]).unwrap();
+            let (repo, moved) = EmbeddedRepo::open(&config).unwrap();
+            assert!(moved.is_none(), "the store opened clean");
+            repo
+        }
+
+        fn fail_next_commit(&mut self, repo: &mut EmbeddedRepo) {
+            repo.fail_next_commit();
+        }
+
+        fn outbox(&mut self, repo: &EmbeddedRepo) -> Vec<u64> {
+            let list = repo.reader().outbox(usize::MAX).unwrap();
+            list.iter().map(|d| d.id).collect()
+        }
+
+        fn dead_letters(&mut self, repo: &EmbeddedRepo) -> Vec<u64> {
+            let list = repo.reader().dead_letters().unwrap();
+            list.iter().map(|d| d.id).collect()
+        }
+    }
+
+    #[test]
+    fn the_embedded_store_passes_the_repository_conformance_suite() {
+        let mut backend = Embedded {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        run_all(&mut backend);
     }
 }
