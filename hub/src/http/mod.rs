@@ -24,7 +24,7 @@ use crate::webhooks::WebhookCounters;
 use crate::writer::{Request, WriterHandle};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post, put, MethodRouter};
 use axum::{Json, Router};
 use error::ApiError;
 use rumqttc::Publish;
@@ -160,45 +160,116 @@ pub fn id<T, E: std::fmt::Display>(field: &str, r: Result<T, E>) -> Result<T, Ap
     r.map_err(|e| ApiError::invalid(format!("{field}: {e}")))
 }
 
+/// One route of `/api/v1`: its path (axum syntax), the methods it answers, and its handlers.
+pub struct ApiRoute {
+    /// The path under `/api/v1`.
+    pub path: &'static str,
+    /// The methods it answers (any other gets `405`).
+    pub methods: &'static [&'static str],
+    handler: MethodRouter<AppState>,
+}
+
+impl std::fmt::Debug for ApiRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiRoute")
+            .field("path", &self.path)
+            .field("methods", &self.methods)
+            .finish_non_exhaustive()
+    }
+}
+
+fn r(
+    path: &'static str,
+    methods: &'static [&'static str],
+    handler: MethodRouter<AppState>,
+) -> ApiRoute {
+    ApiRoute {
+        path,
+        methods,
+        handler,
+    }
+}
+
+/// Every route of `/api/v1`: the router is built from this list, and the OpenAPI document is
+/// checked against it (tests/tests/openapi.rs).
+pub fn api_routes() -> Vec<ApiRoute> {
+    vec![
+        r("/items", &["GET"], get(items::list_items)),
+        r(
+            "/items/{sku}",
+            &["PUT", "GET"],
+            put(items::put_item).get(items::get_item),
+        ),
+        r("/nodes", &["GET"], get(nodes::get_nodes)),
+        r("/nodes/{node}", &["PUT"], put(nodes::put_node)),
+        r(
+            "/nodes/{node}/locations/{code}",
+            &["PUT"],
+            put(nodes::put_location),
+        ),
+        r(
+            "/nodes/{node}/inbound",
+            &["POST"],
+            post(documents::post_inbound),
+        ),
+        r("/nodes/{node}/snapshot", &["GET"], get(nodes::get_snapshot)),
+        r("/inbound/{doc}", &["GET"], get(documents::get_inbound)),
+        r(
+            "/orders",
+            &["POST", "GET"],
+            post(orders::post_order).get(orders::list_orders),
+        ),
+        r("/orders/{ref}", &["GET"], get(orders::get_order)),
+        r(
+            "/orders/{ref}/cancel",
+            &["POST"],
+            post(orders::cancel_order),
+        ),
+        r(
+            "/orders/{ref}/release",
+            &["POST"],
+            post(orders::release_order),
+        ),
+        r("/returns", &["POST"], post(documents::post_return)),
+        r("/stock", &["GET"], get(stock::get_stock)),
+        r("/events", &["GET"], get(records::get_events)),
+        r("/exceptions", &["GET"], get(exceptions::get_exceptions)),
+        r(
+            "/exceptions/{id}/resolve",
+            &["POST"],
+            post(exceptions::resolve_exception),
+        ),
+        r("/adjustments", &["GET"], get(exceptions::get_adjustments)),
+        r(
+            "/adjustments/{id}/approve",
+            &["POST"],
+            post(exceptions::approve_adjustment),
+        ),
+        r(
+            "/adjustments/{id}/reject",
+            &["POST"],
+            post(exceptions::reject_adjustment),
+        ),
+        r("/kpis", &["GET"], get(kpis::get_kpis)),
+        r("/kpis/chart.svg", &["GET"], get(kpis::get_kpi_chart)),
+        r("/tasks", &["GET"], get(records::get_tasks)),
+        r("/audit", &["GET"], get(records::get_audit)),
+        r("/quarantine", &["GET"], get(records::get_quarantine)),
+        r(
+            "/webhooks/dead-letters",
+            &["GET"],
+            get(records::get_dead_letters),
+        ),
+    ]
+}
+
 /// The router.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/items/{sku}", put(items::put_item).get(items::get_item))
-        .route("/items", get(items::list_items))
-        .route("/nodes", get(nodes::get_nodes))
-        .route("/nodes/{node}", put(nodes::put_node))
-        .route("/nodes/{node}/locations/{code}", put(nodes::put_location))
-        .route("/nodes/{node}/inbound", post(documents::post_inbound))
-        .route("/nodes/{node}/snapshot", get(nodes::get_snapshot))
-        .route("/inbound/{doc}", get(documents::get_inbound))
-        .route("/orders", post(orders::post_order).get(orders::list_orders))
-        .route("/orders/{r}", get(orders::get_order))
-        .route("/orders/{r}/cancel", post(orders::cancel_order))
-        .route("/orders/{r}/release", post(orders::release_order))
-        .route("/returns", post(documents::post_return))
-        .route("/stock", get(stock::get_stock))
-        .route("/events", get(records::get_events))
-        .route("/exceptions", get(exceptions::get_exceptions))
-        .route(
-            "/exceptions/{id}/resolve",
-            post(exceptions::resolve_exception),
-        )
-        .route("/adjustments", get(exceptions::get_adjustments))
-        .route(
-            "/adjustments/{id}/approve",
-            post(exceptions::approve_adjustment),
-        )
-        .route(
-            "/adjustments/{id}/reject",
-            post(exceptions::reject_adjustment),
-        )
-        .route("/kpis", get(kpis::get_kpis))
-        .route("/kpis/chart.svg", get(kpis::get_kpi_chart))
-        .route("/tasks", get(records::get_tasks))
-        .route("/audit", get(records::get_audit))
-        .route("/quarantine", get(records::get_quarantine))
-        .route("/webhooks/dead-letters", get(records::get_dead_letters))
-        .fallback(not_found);
+    let mut api = Router::new();
+    for route in api_routes() {
+        api = api.route(route.path, route.handler);
+    }
+    let api = api.fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
