@@ -168,13 +168,55 @@ fn default_timeout() -> u64 {
 pub struct HttpConfig {
     /// Listen address.
     pub listen: String,
+    /// Most open connections; a connection over it is closed at once (and counted).
+    pub max_connections: usize,
+    /// A connection that has not sent a request's headers within this long is closed (slow
+    /// clients, idle keep-alive connections), ms.
+    pub header_timeout_ms: u64,
+    /// A request not answered within this long gets `408` (a slow body included), ms.
+    pub request_timeout_ms: u64,
+    /// Largest request body, bytes (`413` above it).
+    pub max_body_bytes: usize,
+    /// Longest request target (path and query), bytes (`414` above it).
+    pub max_uri_bytes: usize,
+    /// Failed token checks allowed per client address per minute; further requests from that
+    /// address get `429` until the minute is over.
+    pub auth_failures_per_minute: u32,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            max_connections: 1_024,
+            header_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_body_bytes: 2 * 1024 * 1024,
+            max_uri_bytes: 8 * 1024,
+            auth_failures_per_minute: 20,
         }
+    }
+}
+
+impl HttpConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let at_least_one = [
+            ("http.max_connections", self.max_connections as u64),
+            ("http.header_timeout_ms", self.header_timeout_ms),
+            ("http.request_timeout_ms", self.request_timeout_ms),
+            ("http.max_body_bytes", self.max_body_bytes as u64),
+            ("http.max_uri_bytes", self.max_uri_bytes as u64),
+            (
+                "http.auth_failures_per_minute",
+                u64::from(self.auth_failures_per_minute),
+            ),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -350,6 +392,7 @@ impl HubConfig {
                 format!("{:?} is not host:port ({e})", self.http.listen),
             )
         })?;
+        self.http.validate()?;
         split_host_port(&self.mqtt.address).map_err(|reason| invalid("mqtt.address", reason))?;
         if self.mqtt.share_group.is_some() {
             return Err(invalid(
@@ -476,6 +519,14 @@ impl HubConfig {
                 ));
             }
         }
+        if let Some(t) = &self.auth.admin_token {
+            if t.chars().count() < 16 {
+                return Err(invalid(
+                    "STOCKPOST_ADMIN_TOKEN",
+                    "must be at least 16 characters",
+                ));
+            }
+        }
         for (i, token) in self.auth.tokens.iter().enumerate() {
             let key = format!("auth.tokens[{i}]");
             if !matches!(
@@ -572,6 +623,17 @@ mod tests {
         let c = HubConfig::from_toml("data_dir = \"/x\"\n", Path::new("hub.toml"), &env)?;
         assert_eq!(c.auth.admin_token.as_deref(), Some("root-token-0123456789"));
         Ok(())
+    }
+
+    #[test]
+    fn an_admin_token_shorter_than_16_characters_is_refused_naming_the_variable() {
+        let env = vec![("STOCKPOST_ADMIN_TOKEN".to_string(), "a".to_string())];
+        let e = HubConfig::from_toml("data_dir = \"/x\"\n", Path::new("hub.toml"), &env)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("STOCKPOST_ADMIN_TOKEN"), "{e}");
+        assert!(e.contains("at least 16 characters"), "{e}");
     }
 
     #[test]

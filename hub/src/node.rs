@@ -183,14 +183,16 @@ impl HubNode {
                 shutdown_rx.clone(),
             )));
         }
-        let app = crate::http::router(crate::http::AppState::new(
+        let state = crate::http::AppState::new(
             &config,
             writer.clone(),
             reader.clone(),
             Arc::clone(&mqtt_counters),
             Arc::clone(&webhook_counters),
-        ));
-        let (http_addr, server) = serve(&config, app, shutdown_rx).await?;
+        );
+        let guard = state.guard();
+        let app = crate::http::router(state);
+        let (http_addr, server) = serve(&config, app, guard, shutdown_rx).await?;
         tasks.push(server);
         tracing::info!(%http_addr, "hub started");
         Ok(Self {
@@ -268,7 +270,8 @@ fn tick(
 async fn serve(
     config: &HubConfig,
     app: axum::Router,
-    mut stop: watch::Receiver<bool>,
+    guard: Arc<crate::http::guard::Guard>,
+    stop: watch::Receiver<bool>,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), StartError> {
     let http_error = |source| StartError::Http {
         addr: config.http.listen.clone(),
@@ -278,17 +281,12 @@ async fn serve(
         .await
         .map_err(http_error)?;
     let addr = listener.local_addr().map_err(http_error)?;
-    let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            while stop.changed().await.is_ok() {
-                if *stop.borrow() {
-                    break;
-                }
-            }
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "http server stopped");
-        }
-    });
+    let limits = crate::http::serve::Limits {
+        max_connections: config.http.max_connections,
+        header_timeout: Duration::from_millis(config.http.header_timeout_ms),
+    };
+    let task = tokio::spawn(crate::http::serve::serve(
+        listener, app, limits, guard, stop,
+    ));
     Ok((addr, task))
 }

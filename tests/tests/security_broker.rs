@@ -195,7 +195,9 @@ async fn an_agent_with_its_credentials_syncs_to_the_hub_over_tls_through_the_shi
 {
     init_tracing();
     let Some(env) = Secured::start() else {
-        eprintln!("mosquitto is not installed; skipped");
+        stockpost_tests::real::skip_because(
+            "mosquitto is not installed (apt-get install mosquitto)",
+        );
         return;
     };
     let hub = env.hub().await;
@@ -227,7 +229,9 @@ async fn a_node_publishing_on_another_nodes_topic_is_dropped_by_the_broker_and_a
 ) {
     init_tracing();
     let Some(env) = Secured::start() else {
-        eprintln!("mosquitto is not installed; skipped");
+        stockpost_tests::real::skip_because(
+            "mosquitto is not installed (apt-get install mosquitto)",
+        );
         return;
     };
     let hub = env.hub().await;
@@ -306,7 +310,9 @@ async fn a_node_publishing_on_another_nodes_topic_is_dropped_by_the_broker_and_a
 async fn a_client_without_credentials_or_with_a_wrong_password_is_refused_at_connect() {
     init_tracing();
     let Some(env) = Secured::start() else {
-        eprintln!("mosquitto is not installed; skipped");
+        stockpost_tests::real::skip_because(
+            "mosquitto is not installed (apt-get install mosquitto)",
+        );
         return;
     };
     let refused = |r: &Result<(), ConnectionError>| {
@@ -341,7 +347,9 @@ async fn a_client_without_credentials_or_with_a_wrong_password_is_refused_at_con
 async fn a_plain_tcp_client_cannot_connect_to_the_tls_listener() {
     init_tracing();
     let Some(env) = Secured::start() else {
-        eprintln!("mosquitto is not installed; skipped");
+        stockpost_tests::real::skip_because(
+            "mosquitto is not installed (apt-get install mosquitto)",
+        );
         return;
     };
     let (_c, mut plain) = env.client(env.tls_addr(), "plain", Some(("DC-A", A_PASSWORD)), false);

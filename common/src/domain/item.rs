@@ -34,6 +34,7 @@ pub enum Tracking {
 
 /// One GTIN of an item at one pack level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ItemGtin {
     /// The barcode number.
     pub gtin: Gtin,

@@ -18,6 +18,7 @@ use stockpost_engine::ApiCommand;
 pub const MAX_LINES: usize = 500;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LineBody {
     sku: String,
     qty: Dec,
@@ -57,6 +58,7 @@ fn doc_lines(lines: Vec<LineBody>) -> Result<Vec<DocLine>, ApiError> {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct InboundBody {
     #[serde(rename = "ref")]
     doc: String,
@@ -97,6 +99,7 @@ pub(crate) async fn get_inbound(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ReturnBody {
     rma: String,
     #[serde(default)]

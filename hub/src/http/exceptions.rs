@@ -61,6 +61,7 @@ pub(crate) async fn get_exceptions(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ResolveBody {
     #[serde(default)]
     note: Option<String>,

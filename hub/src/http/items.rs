@@ -15,6 +15,7 @@ use stockpost_engine::records::ItemRecord;
 use stockpost_engine::ApiCommand;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ItemBody {
     #[serde(default)]
     sku: Option<String>,

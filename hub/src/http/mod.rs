@@ -7,12 +7,14 @@
 pub mod documents;
 pub mod error;
 pub mod exceptions;
+pub mod guard;
 pub mod items;
 pub mod kpis;
 pub mod metrics;
 pub mod nodes;
 pub mod orders;
 pub mod records;
+pub mod serve;
 pub mod stock;
 
 use crate::auth::Tokens;
@@ -22,7 +24,9 @@ use crate::mqtt::MqttCounters;
 use crate::repo::StoreReader;
 use crate::webhooks::WebhookCounters;
 use crate::writer::{Request, WriterHandle};
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put, MethodRouter};
 use axum::{Json, Router};
@@ -50,6 +54,8 @@ pub struct AppState {
     reader: StoreReader,
     mqtt: Arc<MqttCounters>,
     webhooks: Arc<WebhookCounters>,
+    guard: Arc<guard::Guard>,
+    max_body: usize,
 }
 
 /// A handler's result.
@@ -70,7 +76,14 @@ impl AppState {
             reader,
             mqtt,
             webhooks,
+            guard: Arc::new(guard::Guard::new(&config.http)),
+            max_body: config.http.max_body_bytes,
         }
+    }
+
+    /// The request guard (its rejection counters feed `/metrics`).
+    pub fn guard(&self) -> Arc<guard::Guard> {
+        Arc::clone(&self.guard)
     }
 
     /// The read model as of the last commit.
@@ -145,14 +158,17 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::invalid("the request needs a JSON body"));
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         if path == "." {
             ApiError::invalid(e.inner().to_string())
         } else {
             ApiError::invalid(format!("{path}: {}", e.inner()))
         }
-    })
+    })?;
+    de.end()
+        .map_err(|e| ApiError::invalid(format!("the body goes on after its JSON value ({e})")))?;
+    Ok(value)
 }
 
 /// A validated value, or a 400 naming `field`.
@@ -269,13 +285,20 @@ pub fn router(state: AppState) -> Router {
     for route in api_routes() {
         api = api.route(route.path, route.handler);
     }
-    let api = api.fallback(not_found);
+    let api = api
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.max_body))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::authenticate,
+        ));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/", get(crate::dashboard::page))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard::shape))
         .with_state(state)
 }
 

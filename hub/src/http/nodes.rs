@@ -21,6 +21,7 @@ fn default_true() -> bool {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct NodeBody {
     name: String,
     #[serde(default)]
@@ -68,6 +69,7 @@ pub(crate) async fn put_node(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LocationBody {
     kind: LocationKind,
     #[serde(default)]

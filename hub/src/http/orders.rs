@@ -15,12 +15,14 @@ use stockpost_common::orders::{status_name, NewOrder, NewOrderLine, Role};
 use stockpost_engine::ApiCommand;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct OrderLineBody {
     sku: String,
     qty: Dec,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct OrderBody {
     #[serde(rename = "ref")]
     order_ref: String,
