@@ -48,6 +48,8 @@ impl Api {
             base: format!("http://{}", hub.http_addr),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
+                // Shorter than the hub's header timeout (10 s), which closes idle connections.
+                .pool_idle_timeout(Duration::from_secs(5))
                 .build()?,
         })
     }
@@ -58,6 +60,8 @@ impl Api {
             base: base.trim_end_matches('/').to_string(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
+                // Shorter than the hub's header timeout (10 s), which closes idle connections.
+                .pool_idle_timeout(Duration::from_secs(5))
                 .build()?,
         })
     }
