@@ -45,7 +45,8 @@ pub struct ScannerFramingConfig {
     /// Longest payload accepted; longer frames are dropped whole.
     pub max_frame_len: usize,
     /// A payload equal to the previous one read less than this many ms earlier is dropped.
-    /// The window is sliding: every repeat restarts it. `None` disables the filter.
+    /// The window runs from the first read of a burst (repeats do not extend it). `None`
+    /// disables the filter.
     pub duplicate_window_ms: Option<u64>,
 }
 
@@ -233,15 +234,16 @@ impl ScannerFramer {
             return;
         }
         if let Some(window) = self.config.duplicate_window_ms {
+            // The window runs from the first read of a burst: repeats do not extend it.
             let duplicate = self
                 .last_read
                 .as_ref()
                 .is_some_and(|(p, at)| *p == frame && now_ms.saturating_sub(*at) < window);
-            self.last_read = Some((frame.clone(), now_ms));
             if duplicate {
                 self.stats.duplicate_frames += 1;
                 return;
             }
+            self.last_read = Some((frame.clone(), now_ms));
         }
         self.ready.push_back(frame);
     }
@@ -407,14 +409,15 @@ mod tests {
     }
 
     #[test]
-    fn repeats_keep_the_duplicate_window_open() {
+    fn the_duplicate_window_runs_from_the_first_read_of_a_burst() {
         let mut f = framer(ScannerFramingConfig::default());
         f.push(b"ABC\r", 0);
         f.push(b"ABC\r", 200);
-        f.push(b"ABC\r", 400);
-        assert_eq!(all(&mut f, 400), vec![b"ABC".to_vec()]);
-        f.push(b"ABC\r", 800);
-        assert_eq!(all(&mut f, 800), vec![b"ABC".to_vec()]);
+        // 300 ms after the first read: a new read, although a repeat came 100 ms ago.
+        f.push(b"ABC\r", 300);
+        assert_eq!(all(&mut f, 300), vec![b"ABC".to_vec(), b"ABC".to_vec()]);
+        f.push(b"ABC\r", 500);
+        assert_eq!(all(&mut f, 500), Vec::<Vec<u8>>::new());
     }
 
     #[test]

@@ -253,6 +253,38 @@ async fn a_double_fired_scan_counts_once_and_a_repeat_after_the_window_counts_ag
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_of_a_refused_scan_inside_the_window_is_handled_again_and_not_called_a_duplicate()
+{
+    let dir = tempfile::tempdir().unwrap();
+    // A window of a minute: every repeat below is inside it.
+    let a = StationAgent::start(
+        dir.path(),
+        "[[stations]]\nid = \"hh-1\"\nkinds = [\"receive\"]\nreceiving_location = \"DOCK-1\"\nduplicate_window_ms = 60000\n",
+    )
+    .await
+    .unwrap();
+    a.seed_world().await.unwrap();
+    // Nobody is signed in: the product scan is refused, and so is its repeat.
+    for attempt in 0..2 {
+        let v = a.scan("hh-1", &mug()).await.unwrap();
+        assert_eq!(v["accepted"], false, "attempt {attempt}: {v}");
+        assert_eq!(v.get("duplicate"), None, "attempt {attempt}: {v}");
+        assert!(v["error"]["code"].is_string(), "attempt {attempt}: {v}");
+    }
+    // An accepted scan's repeat is the double-fire the filter is for.
+    a.ok("hh-1", "U:op-1").await.unwrap();
+    let v = a.scan("hh-1", "U:op-1").await.unwrap();
+    assert_eq!(v["duplicate"], true, "{v}");
+    // The product scan, refused twice before, now counts once.
+    a.ok("hh-1", &mug()).await.unwrap();
+    let v = a.scan("hh-1", &mug()).await.unwrap();
+    assert_eq!(v["duplicate"], true, "{v}");
+    a.ok("hh-1", "C:CONFIRM").await.unwrap();
+    assert_eq!(a.on_hand("MUG-BLUE", "DOCK-1").await.unwrap(), d("1"));
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receiving_against_a_notice_refuses_an_over_receipt_and_closes_when_complete() {
     let dir = tempfile::tempdir().unwrap();
     let a = agent(dir.path()).await;

@@ -79,6 +79,9 @@ impl StepAnswer {
 struct Slot {
     id: StationId,
     filter: Mutex<DuplicateFilter>,
+    /// One scan at a time per station, from the filter to the outcome: a double-fire waits
+    /// for the first scan's answer and is suppressed only if that one was accepted.
+    scanning: tokio::sync::Mutex<()>,
     updates: broadcast::Sender<Arc<str>>,
     /// The node's print spool when this station has a label printer: accepted steps add their
     /// labels to it in their own commit.
@@ -127,6 +130,7 @@ impl StationRuntime {
                 let slot = Slot {
                     id: s.config.id.clone(),
                     filter: Mutex::new(DuplicateFilter::new(s.duplicate_window_ms)),
+                    scanning: tokio::sync::Mutex::new(()),
                     updates,
                     spool: Mutex::new(None),
                     idle_logout_ms: i64::try_from(s.idle_logout_secs.saturating_mul(1000))
@@ -250,6 +254,7 @@ impl StationRuntime {
     pub async fn scan(&self, station: &str, data: &[u8]) -> Result<StepAnswer, RuntimeError> {
         let slot = Arc::clone(self.slot(station)?);
         self.metrics.scans.fetch_add(1, Ordering::Relaxed);
+        let _turn = slot.scanning.lock().await;
         let admitted = {
             let mut f = slot.filter.lock().unwrap_or_else(|p| p.into_inner());
             f.admit(data, self.mono_ms())
@@ -284,10 +289,17 @@ impl StationRuntime {
                 )
             }
         };
-        match classify_payload(&payload) {
+        let answer = match classify_payload(&payload) {
             Ok(p) => self.input(&slot, Input::Scan(p)).await,
             Err(e) => self.refuse(&slot, "unreadable_scan", format!("Unreadable scan: {e}")),
-        }
+        };
+        // Only a scan that was recorded makes its repeats duplicates.
+        let accepted = answer.as_ref().is_ok_and(|a| a.accepted);
+        slot.filter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .outcome(&payload, accepted);
+        answer
     }
 
     /// A reading from the station's scale.
