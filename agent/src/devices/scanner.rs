@@ -93,7 +93,9 @@ pub struct ScannerConfig {
     pub suffix: String,
     /// Longest payload accepted.
     pub max_frame_len: usize,
-    /// Drop a repeat of the same payload within this many ms (0 = keep all).
+    /// Drop a repeat of the same payload within this many ms of its first read (0 = keep all,
+    /// the default: the station's own filter drops double-fires knowing whether the first scan
+    /// was accepted).
     pub duplicate_window_ms: u64,
     /// Scans buffered between driver and consumer.
     pub channel_capacity: usize,
@@ -126,7 +128,7 @@ impl Default for ScannerConfig {
             prefix: String::new(),
             suffix: String::new(),
             max_frame_len: 4096,
-            duplicate_window_ms: 300,
+            duplicate_window_ms: 0,
             channel_capacity: 64,
             read_buffer_bytes: 1024,
             connect_timeout_ms: 3000,
