@@ -138,12 +138,29 @@ impl Default for MqttConfig {
 pub struct HttpConfig {
     /// Listen address.
     pub listen: String,
+    /// Most open connections; one more is closed at once (and counted).
+    pub max_connections: usize,
+    /// A connection that has not sent a request's headers within this long is closed, ms.
+    /// Longer than the station page's event stream needs: it sends one request and then reads.
+    pub header_timeout_ms: u64,
+    /// A request not answered within this long gets `408`, ms (the station event stream is
+    /// not a request in progress: its answer has started).
+    pub request_timeout_ms: u64,
+    /// Largest request body, bytes (`413` above it).
+    pub max_body_bytes: usize,
+    /// Longest request target, bytes (`414` above it).
+    pub max_uri_bytes: usize,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8081".into(),
+            max_connections: 256,
+            header_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_body_bytes: 64 * 1024,
+            max_uri_bytes: 8 * 1024,
         }
     }
 }
@@ -346,6 +363,17 @@ impl AgentConfig {
                 format!("{:?} is not host:port ({e})", self.http.listen),
             )
         })?;
+        for (key, value) in [
+            ("http.max_connections", self.http.max_connections as u64),
+            ("http.header_timeout_ms", self.http.header_timeout_ms),
+            ("http.request_timeout_ms", self.http.request_timeout_ms),
+            ("http.max_body_bytes", self.http.max_body_bytes as u64),
+            ("http.max_uri_bytes", self.http.max_uri_bytes as u64),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
         split_host_port(&self.mqtt.address).map_err(|reason| invalid("mqtt.address", reason))?;
         if let Some(url) = &self.hub.url {
             let parsed = reqwest::Url::parse(url)

@@ -3,7 +3,7 @@
 
 use crate::node::AgentNode;
 use crate::writer::lock;
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,15 +19,14 @@ pub type AppState = Arc<AgentNode>;
 
 /// An error as the contract shapes it.
 pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({"error": {"code": code, "message": message.into()}})),
-    )
-        .into_response()
+    stockpost_http::error_response(status, code, message)
 }
 
-/// The routes this module serves.
+/// The routes this module serves, behind the HTTP front (body and target limits, request
+/// timeout, one JSON error shape, rejections counted).
 pub fn router(state: AppState) -> Router {
+    let front = Arc::clone(&state.http_front);
+    let max_body = state.config.http.max_body_bytes;
     Router::new()
         .merge(crate::stations::http::routes())
         .merge(crate::stations::page::routes())
@@ -35,6 +34,18 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))
         .route("/api/v1/stock", get(stock))
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint; see docs/agent-http.md",
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            front,
+            stockpost_http::front::shape,
+        ))
         .with_state(state)
 }
 
@@ -67,11 +78,14 @@ pub async fn serve(
             }
         }
     });
-    let result = axum::serve(listener, router(node))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = stockpost_http::Limits {
+        max_connections: node.config.http.max_connections,
+        header_timeout: std::time::Duration::from_millis(node.config.http.header_timeout_ms),
+    };
+    let front = Arc::clone(&node.http_front);
+    stockpost_http::serve(listener, router(node), limits, front, shutdown).await;
     idle.abort();
-    result
+    Ok(())
 }
 
 async fn status(State(node): State<AppState>) -> Json<Value> {
@@ -176,6 +190,11 @@ async fn metrics(State(node): State<AppState>) -> impl IntoResponse {
          # TYPE stockpost_agent_outbox_depth gauge\nstockpost_agent_outbox_depth {}\n{}",
         head - acked,
         node.stations.render_metrics()
+    );
+    let text = format!(
+        "{text}{}",
+        node.http_front
+            .metrics("stockpost_agent_http_rejections_total")
     );
     ([("content-type", "text/plain; version=0.0.4")], text)
 }

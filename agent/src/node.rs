@@ -43,6 +43,8 @@ pub struct AgentNode {
     pub stations: Arc<StationRuntime>,
     /// The bootstrap from the hub's snapshot (counters, last error).
     pub bootstrap: Arc<BootstrapStatus>,
+    /// The HTTP front's limits and rejection counters.
+    pub http_front: Arc<stockpost_http::Front>,
     shutdown: watch::Sender<bool>,
     link_task: tokio::task::JoinHandle<()>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
@@ -124,6 +126,10 @@ impl AgentNode {
                 .await;
             }
         });
+        let http_front = Arc::new(stockpost_http::Front::new(stockpost_http::FrontLimits {
+            max_uri_bytes: config.http.max_uri_bytes,
+            request_timeout: std::time::Duration::from_millis(config.http.request_timeout_ms),
+        }));
         Ok(Self {
             config,
             writer,
@@ -132,6 +138,7 @@ impl AgentNode {
             link_counters,
             stations,
             bootstrap: bootstrap_status,
+            http_front,
             shutdown,
             link_task,
             writer_thread: Some(writer_thread),

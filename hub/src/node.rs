@@ -190,9 +190,9 @@ impl HubNode {
             Arc::clone(&mqtt_counters),
             Arc::clone(&webhook_counters),
         );
-        let guard = state.guard();
+        let front = state.front();
         let app = crate::http::router(state);
-        let (http_addr, server) = serve(&config, app, guard, shutdown_rx).await?;
+        let (http_addr, server) = serve(&config, app, front, shutdown_rx).await?;
         tasks.push(server);
         tracing::info!(%http_addr, "hub started");
         Ok(Self {
@@ -270,8 +270,8 @@ fn tick(
 async fn serve(
     config: &HubConfig,
     app: axum::Router,
-    guard: Arc<crate::http::guard::Guard>,
-    stop: watch::Receiver<bool>,
+    front: Arc<stockpost_http::Front>,
+    mut stop: watch::Receiver<bool>,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), StartError> {
     let http_error = |source| StartError::Http {
         addr: config.http.listen.clone(),
@@ -281,12 +281,17 @@ async fn serve(
         .await
         .map_err(http_error)?;
     let addr = listener.local_addr().map_err(http_error)?;
-    let limits = crate::http::serve::Limits {
+    let limits = stockpost_http::Limits {
         max_connections: config.http.max_connections,
         header_timeout: Duration::from_millis(config.http.header_timeout_ms),
     };
-    let task = tokio::spawn(crate::http::serve::serve(
-        listener, app, limits, guard, stop,
-    ));
+    let stopped = async move {
+        while stop.changed().await.is_ok() {
+            if *stop.borrow() {
+                break;
+            }
+        }
+    };
+    let task = tokio::spawn(stockpost_http::serve(listener, app, limits, front, stopped));
     Ok((addr, task))
 }

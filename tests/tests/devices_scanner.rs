@@ -71,9 +71,12 @@ async fn a_scan_split_across_writes_arrives_whole() {
 }
 
 #[tokio::test]
-async fn a_scan_fired_twice_within_the_window_arrives_once() {
+async fn with_a_driver_window_set_a_scan_fired_twice_within_it_arrives_once() {
+    // The driver keeps every read by default (the station filters); this is the opt-in.
+    let mut o = options();
+    o.framing.duplicate_window_ms = Some(300);
     let (plug, connector) = Connector::handoff(1);
-    let mut h = ScannerDriver::spawn(options(), connector);
+    let mut h = ScannerDriver::spawn(o, connector);
     let mut sim = ScannerSim::plug(&plug, b"\r").await.unwrap();
     sim.double_fire(b"]C100376104250021234569").await.unwrap();
     sim.scan(b"C:CONFIRM").await.unwrap();

@@ -46,17 +46,10 @@ impl ApiError {
     }
 }
 
-/// The code of an error answer, kept in the response's extensions for the rejection counters.
-#[derive(Debug, Clone)]
-pub struct ErrorCode(pub String);
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
-        let mut response = (status, axum::Json(body)).into_response();
-        response.extensions_mut().insert(ErrorCode(self.code));
-        response
+        stockpost_http::error_response(status, &self.code, self.message)
     }
 }
 

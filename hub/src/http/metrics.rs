@@ -189,13 +189,7 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> Response {
     for (code, n) in by_code {
         let _ = writeln!(o, "stockpost_hub_open_exceptions{{code=\"{code}\"}} {n}");
     }
-    let _ = writeln!(o, "# HELP stockpost_hub_http_rejections_total HTTP requests (or connections) refused, by reason.\n# TYPE stockpost_hub_http_rejections_total counter");
-    for (reason, n) in app.guard.rejections() {
-        let _ = writeln!(
-            o,
-            "stockpost_hub_http_rejections_total{{reason=\"{reason}\"}} {n}"
-        );
-    }
+    o.push_str(&app.front.metrics("stockpost_hub_http_rejections_total"));
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -14,7 +14,6 @@ pub mod metrics;
 pub mod nodes;
 pub mod orders;
 pub mod records;
-pub mod serve;
 pub mod stock;
 
 use crate::auth::Tokens;
@@ -55,6 +54,7 @@ pub struct AppState {
     mqtt: Arc<MqttCounters>,
     webhooks: Arc<WebhookCounters>,
     guard: Arc<guard::Guard>,
+    front: Arc<stockpost_http::Front>,
     max_body: usize,
 }
 
@@ -76,14 +76,18 @@ impl AppState {
             reader,
             mqtt,
             webhooks,
-            guard: Arc::new(guard::Guard::new(&config.http)),
+            guard: Arc::new(guard::Guard::new(config.http.auth_failures_per_minute)),
+            front: Arc::new(stockpost_http::Front::new(stockpost_http::FrontLimits {
+                max_uri_bytes: config.http.max_uri_bytes,
+                request_timeout: Duration::from_millis(config.http.request_timeout_ms),
+            })),
             max_body: config.http.max_body_bytes,
         }
     }
 
-    /// The request guard (its rejection counters feed `/metrics`).
-    pub fn guard(&self) -> Arc<guard::Guard> {
-        Arc::clone(&self.guard)
+    /// The HTTP front (its rejection counters feed `/metrics`).
+    pub fn front(&self) -> Arc<stockpost_http::Front> {
+        Arc::clone(&self.front)
     }
 
     /// The read model as of the last commit.
@@ -298,7 +302,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/", get(crate::dashboard::page))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), guard::shape))
+        .layer(middleware::from_fn_with_state(
+            state.front(),
+            stockpost_http::front::shape,
+        ))
         .with_state(state)
 }
 

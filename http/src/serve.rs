@@ -1,11 +1,11 @@
-//! The hub's HTTP accept loop. Unlike `axum::serve` it bounds what a client can hold: at most
-//! `http.max_connections` connections (one over it is closed at once and counted), and a
-//! connection that does not send a request's headers within `http.header_timeout_ms` is closed
-//! (slow clients and idle keep-alive connections alike). Each request carries the client's
-//! address (`ConnectInfo`) for the failed-token limit. On stop it accepts no more, lets the
-//! open connections finish their requests, and waits for them for at most `DRAIN`.
+//! The accept loop. Unlike `axum::serve` it bounds what a client can hold: at most
+//! `max_connections` connections (one over it is closed at once and counted as
+//! `connection_limit`), and a connection that does not send a request's headers within
+//! `header_timeout` is closed (slow clients and idle keep-alive connections alike). Each request
+//! carries the client's address (`ConnectInfo`). On stop it accepts no more, lets the open
+//! connections finish their requests, and waits for them for at most `DRAIN`.
 
-use super::guard::Guard;
+use crate::front::Front;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -32,24 +32,22 @@ pub struct Limits {
     pub header_timeout: Duration,
 }
 
-/// Serves `app` on `listener` until `stop` turns true.
+/// Serves `app` on `listener` until `stop` resolves.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
-    guard: Arc<Guard>,
-    mut stop: watch::Receiver<bool>,
+    front: Arc<Front>,
+    stop: impl std::future::Future<Output = ()> + Send,
 ) {
+    tokio::pin!(stop);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let (closing_tx, closing) = watch::channel(false);
     let mut accept_errors = 0u64;
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
-            changed = stop.changed() => {
-                if changed.is_err() || *stop.borrow() { break }
-                continue;
-            }
+            () = &mut stop => break,
         };
         let (stream, peer) = match accepted {
             Ok(a) => a,
@@ -63,7 +61,7 @@ pub async fn serve(
             }
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            guard.count("connection_limit");
+            front.count("connection_limit");
             drop(stream);
             continue;
         };
