@@ -75,9 +75,10 @@ pub fn shipped_config_dir() -> PathBuf {
 }
 
 /// The shipped `config/mosquitto.conf` rewritten for a test in `dir`: only paths (the
-/// `/etc/mosquitto/stockpost/` files and the persistence and log locations) and the two
-/// listener ports change, and `user root` is added (see below). Every other line is the
-/// shipped one.
+/// `/etc/mosquitto/stockpost/` files) and the two listener ports change, and the lines Debian's
+/// main `mosquitto.conf` gives the drop-in (persistence and a log file, in `dir`) and
+/// `user root` (see below) are added. Every other line is the shipped one.
+/// (tests/tests/docs_followed.rs runs it as a drop-in of a Debian-style main config.)
 pub fn rewrite_shipped_conf(
     conf: &str,
     dir: &Path,
@@ -88,9 +89,7 @@ pub fn rewrite_shipped_conf(
     let mut out = String::new();
     let mut listeners = 0;
     for line in conf.lines() {
-        let line = line
-            .replace("/etc/mosquitto/stockpost/", &format!("{d}/"))
-            .replace("/var/lib/mosquitto/", &format!("{d}/"));
+        let line = line.replace("/etc/mosquitto/stockpost/", &format!("{d}/"));
         let rewritten = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
             ["listener", "8883", ..] => {
                 listeners += 1;
@@ -100,12 +99,15 @@ pub fn rewrite_shipped_conf(
                 listeners += 1;
                 format!("listener {plain_port} {}", rest.join(" "))
             }
-            ["log_dest", "syslog"] => format!("log_dest file {d}/mosquitto.log"),
             _ => line,
         };
         out.push_str(&rewritten);
         out.push('\n');
     }
+    // What Debian's main mosquitto.conf sets for its conf.d drop-ins.
+    out.push_str(&format!(
+        "persistence true\npersistence_location {d}/\nlog_dest file {d}/mosquitto.log\n"
+    ));
     // Started as root (CI), Mosquitto would switch to the `mosquitto` user, which cannot read
     // the test's private temp dir. As any other user this line does nothing.
     out.push_str("user root\n");
