@@ -174,6 +174,20 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> Response {
         "Downlink items not yet acked by the node.",
         &column("pending_downlink"),
     );
+    let online: Vec<(String, String)> = list
+        .iter()
+        .filter(|n| n["registered"] == true)
+        .map(|n| {
+            let up = u8::from(n["online"] == true);
+            (n["node"].as_str().unwrap_or("").to_string(), up.to_string())
+        })
+        .collect();
+    per_node(
+        o,
+        "stockpost_hub_node_online",
+        "1 while a registered node's last status said online (its MQTT last will says offline).",
+        &online,
+    );
     let mut by_code: BTreeMap<String, u64> = BTreeMap::new();
     for e in model
         .books
