@@ -48,6 +48,26 @@ fn scan(data: &ScanData) -> Value {
     out
 }
 
+/// `out` with the symbology, AIM id and every AI of the GS1 barcode `raw` (an SSCC pallet label
+/// carries its contents, (02), (37), (10)…, beside the (00) that names the pallet).
+fn with_gs1(raw: &[u8], mut out: Value) -> Value {
+    let Ok(parsed) = stockpost_common::gs1::parse_scan(raw.trim_ascii()) else {
+        return out;
+    };
+    let details = scan(&parsed);
+    if let (Some(map), Value::Object(d)) = (out.as_object_mut(), details) {
+        for (k, v) in d {
+            if k != "kind" {
+                map.entry(k).or_insert(v);
+            }
+        }
+        if !map.contains_key("ais") {
+            map.insert("ais".into(), gs1(&parsed.gs1_data()));
+        }
+    }
+    out
+}
+
 /// An input the agent cannot use: a snake_case code and a message an operator can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
@@ -77,15 +97,17 @@ pub fn decode_scan(data: &[u8]) -> Result<Value, DecodeError> {
         StationPayload::Location(LocationRef::Code(code)) => {
             json!({"kind": "location", "value": code})
         }
-        StationPayload::Location(other) => {
-            json!({"kind": "location", "value": format!("{other:?}")})
-        }
+        StationPayload::Location(LocationRef::Gln { gln, extension }) => with_gs1(
+            data,
+            json!({"kind": "location", "value": gln, "gln": gln, "extension": extension}),
+        ),
         StationPayload::Container(ContainerRef::Code(code)) => {
             json!({"kind": "container", "value": code})
         }
-        StationPayload::Container(ContainerRef::Sscc(sscc)) => {
-            json!({"kind": "container", "value": sscc, "sscc": sscc})
-        }
+        StationPayload::Container(ContainerRef::Sscc(sscc)) => with_gs1(
+            data,
+            json!({"kind": "container", "value": sscc, "sscc": sscc}),
+        ),
         StationPayload::Order(order) => json!({"kind": "order", "value": order}),
         StationPayload::Quantity(q) => json!({"kind": "quantity", "value": q.to_string()}),
         StationPayload::Command(c) => json!({"kind": "command", "value": c.word()}),
@@ -144,4 +166,40 @@ pub fn decode_weight(protocol: &str, bytes: &[u8]) -> Result<Vec<Value>, DecodeE
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gln_location_barcode_gives_its_gln_extension_and_ais_not_debug_text() {
+        let v = decode_scan(b"]C14149520123456788254AISLE-3").unwrap();
+        assert_eq!(v["kind"], "location", "{v}");
+        assert_eq!(v["gln"], "9520123456788", "{v}");
+        assert_eq!(v["extension"], "AISLE-3", "{v}");
+        assert_eq!(
+            v["ais"],
+            json!([["414", "9520123456788"], ["254", "AISLE-3"]]),
+            "{v}"
+        );
+        assert_eq!(v["symbology"], "GS1-128", "{v}");
+        assert!(!v.to_string().contains("Gln {"), "{v}");
+    }
+
+    #[test]
+    fn an_sscc_pallet_label_keeps_its_contents_gtin_count_and_lot() {
+        let v = decode_scan(b"]C10010614141123456789702095060001343523724\x1d10LOT-7").unwrap();
+        assert_eq!(v["kind"], "container", "{v}");
+        assert_eq!(v["sscc"], "106141411234567897", "{v}");
+        let ais: Vec<String> = v["ais"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[0].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ais, ["00", "02", "37", "10"], "{v}");
+        assert_eq!(v["ais"][3][1], "LOT-7", "{v}");
+    }
 }
