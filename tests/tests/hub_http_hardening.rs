@@ -304,6 +304,14 @@ async fn every_error_404_405_413_414_query_and_auth_is_json_with_a_code_and_coun
         ),
         (
             "GET",
+            "/api/v1/events?limit=1001".into(),
+            Some(VIEWER),
+            None,
+            400,
+            "invalid_query",
+        ),
+        (
+            "GET",
             "/api/v1/nodes".into(),
             None,
             None,

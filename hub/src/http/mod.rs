@@ -175,6 +175,20 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// The `limit` query parameter of a list: `default` when absent, a `400 invalid_query` when it
+/// is 0 or above [`MAX_LIMIT`] (never silently cut).
+pub fn limit_param(limit: Option<usize>, default: usize) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::new(
+            400,
+            "invalid_query",
+            format!("limit: {n} is not between 1 and {MAX_LIMIT}"),
+        )),
+    }
+}
+
 /// A validated value, or a 400 naming `field`.
 pub fn id<T, E: std::fmt::Display>(field: &str, r: Result<T, E>) -> Result<T, ApiError> {
     r.map_err(|e| ApiError::invalid(format!("{field}: {e}")))

@@ -1,6 +1,6 @@
 //! `POST/GET /orders`, `GET /orders/{ref}`, `POST /orders/{ref}/cancel|release`.
 
-use super::{id, parse, ApiResult, AppState, MAX_LIMIT};
+use super::{id, parse, ApiResult, AppState};
 use crate::dto;
 use crate::http::error::ApiError;
 use crate::time::parse_rfc3339;
@@ -77,7 +77,7 @@ pub(crate) async fn list_orders(
 ) -> ApiResult {
     app.tokens.authorize(&headers, Role::Viewer)?;
     let model = app.model();
-    let limit = q.limit.unwrap_or(200).min(MAX_LIMIT);
+    let limit = super::limit_param(q.limit, 200)?;
     let mut orders: Vec<_> = model
         .books
         .orders

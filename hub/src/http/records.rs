@@ -31,7 +31,7 @@ pub(crate) async fn get_events(
     Query(q): Query<EventsQuery>,
 ) -> ApiResult {
     app.tokens.authorize(&headers, Role::Viewer)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+    let limit = super::limit_param(q.limit, 100)?;
     let node = q.node.as_deref().filter(|n| !n.is_empty());
     let events = match node {
         Some(n) => {
@@ -86,7 +86,7 @@ pub(crate) async fn get_audit(
     Query(q): Query<AuditQuery>,
 ) -> ApiResult {
     app.tokens.authorize(&headers, Role::Viewer)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+    let limit = super::limit_param(q.limit, 100)?;
     let rows = app.reader.audit(q.after.unwrap_or(0), limit)?;
     let next = (rows.len() == limit)
         .then(|| rows.last().map(|(id, _)| *id))
