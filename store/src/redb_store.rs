@@ -414,11 +414,17 @@ impl Store for RedbStore {
                 StoreError::Redb(redb::Error::PreviousIo | redb::Error::DatabaseClosed)
             )
         };
+        let mut reopen_failed = false;
         if matches!(&result, Err(e) if latched(e)) {
             // redb latched an earlier failure (or is closed after a failed reopen): reopen and try
             // once more. The failed transaction was aborted, so nothing of it is visible.
-            if self.reopen(&mut log).is_ok() {
-                result = self.commit_locked(&log, batches);
+            match self.reopen(&mut log) {
+                Ok(()) => result = self.commit_locked(&log, batches),
+                Err(e) => {
+                    // Why the reopen failed says more than "closed" (e.g. the disk is still full).
+                    reopen_failed = true;
+                    result = Err(e);
+                }
             }
         }
         let mut failure = self.last_failure.lock().unwrap_or_else(|e| e.into_inner());
@@ -435,7 +441,7 @@ impl Store for RedbStore {
                     "a store commit failed; writes are failing until a commit succeeds");
                 *failure = Some(e.to_string());
                 drop(failure);
-                if needs_reopen(e) {
+                if needs_reopen(e) && !reopen_failed {
                     // Clear redb's latch now, so reads keep working; a failure is retried later.
                     let _ = self.reopen(&mut log);
                 }
