@@ -58,6 +58,13 @@ async fn healthz(State(node): State<AppState>) -> Response {
         )
             .into_response();
     }
+    if let stockpost_store::StoreHealth::WriteFailing { reason } = node.store.raw().health() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store's last commit failed: {reason}"),
+        )
+            .into_response();
+    }
     "ok".into_response()
 }
 
@@ -175,12 +182,15 @@ async fn metrics(State(node): State<AppState>) -> impl IntoResponse {
         c.connects.load(Ordering::Relaxed),
     );
     let text = format!(
-        "{text}# HELP stockpost_agent_bootstrap_pending 1 while the node waits for the hub's snapshot.\n\
+        "{text}# HELP stockpost_agent_store_write_failing 1 while the store's last commit failed (disk full, I/O error).\n\
+         # TYPE stockpost_agent_store_write_failing gauge\nstockpost_agent_store_write_failing {}\n\
+         # HELP stockpost_agent_bootstrap_pending 1 while the node waits for the hub's snapshot.\n\
          # TYPE stockpost_agent_bootstrap_pending gauge\nstockpost_agent_bootstrap_pending {pending}\n\
          # TYPE stockpost_agent_bootstrap_attempts_total counter\nstockpost_agent_bootstrap_attempts_total {}\n\
          # TYPE stockpost_agent_bootstrap_failures_total counter\nstockpost_agent_bootstrap_failures_total {}\n\
          # HELP stockpost_agent_bootstrap_bad_snapshots_total Snapshots refused for a missing or invalid field.\n\
          # TYPE stockpost_agent_bootstrap_bad_snapshots_total counter\nstockpost_agent_bootstrap_bad_snapshots_total {}\n",
+        u8::from(node.store.raw().health().is_write_failing()),
         b.attempts.load(Ordering::Relaxed),
         b.failures.load(Ordering::Relaxed),
         b.bad_snapshots.load(Ordering::Relaxed),

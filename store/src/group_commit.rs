@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crate::batch::WriteBatch;
 use crate::config::{Backend, GroupCommitConfig, Limits};
 use crate::error::{Result, StoreError};
-use crate::store::{validate_batch, KvPair, ScanOrder, Store};
+use crate::store::{validate_batch, KvPair, ScanOrder, Store, StoreHealth};
 
 struct Request {
     batches: Vec<WriteBatch>,
@@ -234,5 +234,9 @@ impl Store for GroupCommitter {
 
     fn commit_group(&self, batches: &[WriteBatch]) -> Result<()> {
         self.submit(batches.to_vec())
+    }
+
+    fn health(&self) -> StoreHealth {
+        self.inner.health()
     }
 }

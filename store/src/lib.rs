@@ -32,4 +32,4 @@ pub use integrity::CHECKPOINT_FILE;
 pub use open::{open_backend, open_store, open_store_reporting, quarantine, Opened};
 pub use redb_store::{RedbStore, REDB_FILE};
 pub use sled_store::SledStore;
-pub use store::{prefix_successor, KvPair, ScanOrder, Store};
+pub use store::{prefix_successor, KvPair, ScanOrder, Store, StoreHealth};

@@ -131,4 +131,7 @@ impl Store for ArcStore {
     fn commit_group(&self, batches: &[crate::batch::WriteBatch]) -> Result<()> {
         self.0.commit_group(batches)
     }
+    fn health(&self) -> crate::store::StoreHealth {
+        self.0.health()
+    }
 }

@@ -17,7 +17,7 @@ use crate::error::{Result, StoreError};
 use crate::integrity::{self, CommitLog, Found, COMMITS_KEY, FORMAT_KEY, FORMAT_VALUE, META_TREE};
 use crate::store::{
     check_scan_limit, contain_panic, range_is_empty, tree_index, validate_batch,
-    validate_tree_names, KvPair, ScanOrder, Store,
+    validate_tree_names, KvPair, ScanOrder, Store, StoreHealth,
 };
 
 const BACKEND: &str = "sled";
@@ -31,6 +31,8 @@ pub struct SledStore {
     trees: Vec<sled::Tree>,
     limits: Limits,
     poisoned: Mutex<Option<String>>,
+    /// Why the last commit failed, when it did.
+    last_failure: Mutex<Option<String>>,
     /// Commit counter and checkpoints; also serialises writers.
     log: Mutex<CommitLog>,
 }
@@ -129,6 +131,7 @@ impl SledStore {
             trees: sled_trees,
             limits: config.limits.clone(),
             poisoned: Mutex::new(None),
+            last_failure: Mutex::new(None),
             log: Mutex::new(CommitLog::new(
                 path,
                 config.checkpoint_every_commits,
@@ -317,6 +320,47 @@ impl Store for SledStore {
             validate_batch(&self.names, &self.limits, batch)?;
         }
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let result = self.commit_locked(&mut log, batches);
+        let mut failure = self.last_failure.lock().unwrap_or_else(|e| e.into_inner());
+        match &result {
+            Ok(()) => *failure = None,
+            Err(e) => {
+                tracing::error!(backend = BACKEND, error = %e,
+                    "a store commit failed; writes are failing until a commit succeeds");
+                *failure = Some(e.to_string());
+            }
+        }
+        result
+    }
+
+    fn health(&self) -> StoreHealth {
+        if let Some(why) = self
+            .poisoned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            return StoreHealth::WriteFailing {
+                reason: StoreError::Poisoned(why.clone()).to_string(),
+            };
+        }
+        match self
+            .last_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            Some(reason) => StoreHealth::WriteFailing {
+                reason: reason.clone(),
+            },
+            None => StoreHealth::Healthy,
+        }
+    }
+}
+
+impl SledStore {
+    /// The commit itself, with the writer lock held and the batches validated.
+    fn commit_locked(&self, log: &mut CommitLog, batches: &[WriteBatch]) -> Result<()> {
         self.check_poisoned()?;
         // The trees this group touches, and for each op the index of its tree among them.
         let mut touched: Vec<usize> = Vec::new();

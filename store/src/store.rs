@@ -21,6 +21,27 @@ pub enum ScanOrder {
     Descending,
 }
 
+/// Whether the store can currently write, as far as its last commit tells.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StoreHealth {
+    /// The last commit succeeded (or none was attempted yet).
+    #[default]
+    Healthy,
+    /// The last commit failed in the backend (disk full, I/O error, a poisoned backend); this is
+    /// cleared by the next commit that succeeds. Nothing acknowledged before was lost.
+    WriteFailing {
+        /// Why the last commit failed (the backend's error, e.g. "No space left on device").
+        reason: String,
+    },
+}
+
+impl StoreHealth {
+    /// Whether the last commit failed.
+    pub fn is_write_failing(&self) -> bool {
+        matches!(self, StoreHealth::WriteFailing { .. })
+    }
+}
+
 /// A durable, ordered key/value store with named trees declared at open.
 ///
 /// Guarantees every implementation gives (checked by the conformance suite and the crash harness):
@@ -81,6 +102,12 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Commit several batches, in order, as one atomic transaction with one fsync; durable when this
     /// returns `Ok`. Each batch is validated first: if any is invalid nothing is written.
     fn commit_group(&self, batches: &[WriteBatch]) -> Result<()>;
+
+    /// Whether the last commit failed in the backend, and why. Cheap: does no I/O.
+    /// Refused invalid batches (limits, unknown trees) do not count as failures.
+    fn health(&self) -> StoreHealth {
+        StoreHealth::Healthy
+    }
 }
 
 /// The smallest byte string greater than every string that starts with `prefix`, or `None` when

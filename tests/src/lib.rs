@@ -14,3 +14,4 @@ pub mod shift;
 pub mod sim;
 pub mod station;
 pub mod station_devices;
+pub mod tmpfs;

@@ -34,6 +34,12 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> Response {
     let w = &app.writer.counters;
     let mut out = String::new();
     let o = &mut out;
+    gauge(
+        o,
+        "stockpost_hub_store_write_failing",
+        "1 while the store's last commit failed (disk full, I/O error); /healthz is 503 meanwhile.",
+        u64::from(app.reader.store().health().is_write_failing()),
+    );
     counter(
         o,
         "stockpost_hub_events_applied_total",

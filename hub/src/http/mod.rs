@@ -329,8 +329,14 @@ async fn not_found() -> ApiError {
 
 async fn healthz(axum::extract::State(app): axum::extract::State<AppState>) -> Response {
     if app.writer.tx.is_closed() {
-        (StatusCode::SERVICE_UNAVAILABLE, "writer stopped\n").into_response()
-    } else {
-        (StatusCode::OK, "ok\n").into_response()
+        return (StatusCode::SERVICE_UNAVAILABLE, "writer stopped\n").into_response();
+    }
+    match app.reader.store().health() {
+        stockpost_store::StoreHealth::WriteFailing { reason } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store's last commit failed: {reason}\n"),
+        )
+            .into_response(),
+        stockpost_store::StoreHealth::Healthy => (StatusCode::OK, "ok\n").into_response(),
     }
 }
