@@ -86,7 +86,7 @@ fn check_package(deb: &Path, name: &str, root: &Path) {
         );
     }
     let postinst = std::fs::read_to_string(ctrl.join("postinst")).unwrap();
-    assert!(postinst.contains("adduser --system"), "{postinst}");
+    assert!(postinst.contains("adduser --quiet --system"), "{postinst}");
     let doc = root.join(format!("usr/share/doc/{pkg}"));
     for f in [
         "copyright",

@@ -38,7 +38,7 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> Response {
         o,
         "stockpost_hub_store_write_failing",
         "1 while the store's last commit failed (disk full, I/O error); /healthz is 503 meanwhile.",
-        u64::from(app.reader.store().health().is_write_failing()),
+        u64::from(app.reader.write_failure().is_some()),
     );
     counter(
         o,

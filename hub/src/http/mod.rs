@@ -331,12 +331,12 @@ async fn healthz(axum::extract::State(app): axum::extract::State<AppState>) -> R
     if app.writer.tx.is_closed() {
         return (StatusCode::SERVICE_UNAVAILABLE, "writer stopped\n").into_response();
     }
-    match app.reader.store().health() {
-        stockpost_store::StoreHealth::WriteFailing { reason } => (
+    match app.reader.write_failure() {
+        Some(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the store's last commit failed: {reason}\n"),
         )
             .into_response(),
-        stockpost_store::StoreHealth::Healthy => (StatusCode::OK, "ok\n").into_response(),
+        None => (StatusCode::OK, "ok\n").into_response(),
     }
 }

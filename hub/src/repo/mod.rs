@@ -144,6 +144,15 @@ impl StoreReader {
         Ok(n)
     }
 
+    /// Why the store's last commit failed, while it does (disk full, I/O error); `None` when
+    /// commits succeed.
+    pub fn write_failure(&self) -> Option<String> {
+        match self.store.health() {
+            stockpost_store::StoreHealth::WriteFailing { reason } => Some(reason),
+            stockpost_store::StoreHealth::Healthy => None,
+        }
+    }
+
     /// A counter or mark of `meta`.
     pub fn meta(&self, name: &str) -> RepoResult<Option<u64>> {
         load::meta(&*self.store, name.as_bytes())
