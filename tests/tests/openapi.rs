@@ -52,15 +52,16 @@ fn openapi() -> Value {
     to_json(&docs[0])
 }
 
-/// `/orders/{ref}/cancel` → `/orders/{}/cancel`: parameter names do not matter to routing.
-fn shape(path: &str) -> String {
+/// `path` with each `{param}` replaced by `with`: `/orders/{ref}/cancel` → `/orders/{}/cancel`
+/// (parameter names do not matter to routing) or `/orders/1/cancel` (a sample request).
+fn fill(path: &str, with: &str) -> String {
     let mut out = String::new();
     let mut in_param = false;
     for c in path.chars() {
         match c {
             '{' => {
                 in_param = true;
-                out.push_str("{}");
+                out.push_str(with);
             }
             '}' => in_param = false,
             _ if in_param => {}
@@ -68,6 +69,10 @@ fn shape(path: &str) -> String {
         }
     }
     out
+}
+
+fn shape(path: &str) -> String {
+    fill(path, "{}")
 }
 
 fn documented_operations(doc: &Value) -> BTreeSet<(String, String)> {
@@ -489,6 +494,13 @@ async fn every_response_of_a_populated_hub_matches_its_schema_in_the_openapi_doc
     })
     .await
     .unwrap();
+    // The KPI window follows the commits; wait until it shows the aged order.
+    poll(WAIT, "the KPIs to show order aging", || async {
+        let k = api.ok("GET", "/api/v1/kpis", VIEWER, None).await?;
+        Ok((k["order_aging"].as_array().map_or(0, Vec::len) > 0).then_some(()))
+    })
+    .await
+    .unwrap();
     for path in [
         "/api/v1/items",
         "/api/v1/items/MUG",
@@ -549,24 +561,6 @@ async fn every_response_of_a_populated_hub_matches_its_schema_in_the_openapi_doc
     hub.stop().await;
 }
 
-/// `/orders/{ref}/cancel` with sample values for its parameters.
-fn sample(path: &str) -> String {
-    let mut out = String::new();
-    let mut in_param = false;
-    for c in path.chars() {
-        match c {
-            '{' => {
-                in_param = true;
-                out.push('1');
-            }
-            '}' => in_param = false,
-            _ if in_param => {}
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_route_answers_exactly_the_methods_its_table_names() {
     let dir = tempfile::tempdir().unwrap();
@@ -575,7 +569,7 @@ async fn each_route_answers_exactly_the_methods_its_table_names() {
         .unwrap();
     let api = Api::new(&hub).unwrap();
     for route in stockpost_hub::http::api_routes() {
-        let path = format!("/api/v1{}", sample(route.path));
+        let path = format!("/api/v1{}", fill(route.path, "1"));
         for method in METHODS {
             let (status, body) = api.call(method, &path, Some(VIEWER), None).await.unwrap();
             if route.methods.contains(&method) {
