@@ -202,6 +202,11 @@ pub struct SyncConfig {
     pub ack_timeout_ms: u64,
     /// Downlink: at most one resend request per this interval.
     pub resend_interval_ms: u64,
+    /// The file holding this node's sync credential (64 hex digits, as
+    /// `stockpost-hub node-credentials` or `PUT /nodes/{node}` gave it). Required: every
+    /// message to the hub is authenticated with it and every message from the hub is checked
+    /// with it. The file must not be readable by group or others.
+    pub credential_file: Option<PathBuf>,
 }
 
 impl Default for SyncConfig {
@@ -211,6 +216,7 @@ impl Default for SyncConfig {
             max_in_flight_events: 4_000,
             ack_timeout_ms: 10_000,
             resend_interval_ms: 2_000,
+            credential_file: None,
         }
     }
 }
@@ -447,6 +453,13 @@ impl AgentConfig {
                 ),
             ));
         }
+        if self.sync.credential_file.is_none() {
+            return Err(invalid(
+                "sync.credential_file",
+                "is required: the file with this node's sync credential (64 hex digits, from \
+                 `stockpost-hub node-credentials` or the hub's PUT /nodes answer)",
+            ));
+        }
         for (i, station) in self.stations.iter().enumerate() {
             let key = format!("stations[{i}]");
             stockpost_common::domain::StationId::new(station.id.clone())
@@ -503,12 +516,32 @@ pub use stockpost_common::sync::split_host_port;
 mod tests {
     use super::*;
 
+    /// Parses `text` with a `[sync]` credential file appended (every config needs one).
     fn parse(text: &str, env: &[(&str, &str)]) -> Result<AgentConfig, ConfigError> {
+        parse_exactly(
+            &format!("{text}\n[sync]\ncredential_file = \"/etc/stockpost/node.key\"\n"),
+            env,
+        )
+    }
+
+    fn parse_exactly(text: &str, env: &[(&str, &str)]) -> Result<AgentConfig, ConfigError> {
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         AgentConfig::from_toml(text, Path::new("agent.toml"), &env)
+    }
+
+    #[test]
+    fn a_config_without_a_sync_credential_file_is_refused_naming_the_key() {
+        let e = parse_exactly("node_id = \"DC-EAST\"\ndata_dir = \"/tmp/x\"\n", &[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.starts_with("config key `sync.credential_file`: is required"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -174,11 +174,14 @@ async fn metrics(State(node): State<AppState>) -> impl IntoResponse {
          # TYPE stockpost_agent_batches_sent_total counter\nstockpost_agent_batches_sent_total {}\n\
          # TYPE stockpost_agent_events_sent_total counter\nstockpost_agent_events_sent_total {}\n\
          # TYPE stockpost_agent_bad_messages_total counter\nstockpost_agent_bad_messages_total {}\n\
+         # HELP stockpost_agent_unauthenticated_messages_total Messages on this node's topic whose authentication tag did not verify (dropped).\n\
+         # TYPE stockpost_agent_unauthenticated_messages_total counter\nstockpost_agent_unauthenticated_messages_total {}\n\
          # TYPE stockpost_agent_mqtt_connects_total counter\nstockpost_agent_mqtt_connects_total {}\n",
         head - acked,
         c.batches_sent.load(Ordering::Relaxed),
         c.events_sent.load(Ordering::Relaxed),
         c.bad_messages.load(Ordering::Relaxed),
+        c.unauthenticated.load(Ordering::Relaxed),
         c.connects.load(Ordering::Relaxed),
     );
     let text = format!(

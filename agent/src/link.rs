@@ -19,7 +19,7 @@ use stockpost_common::domain::NodeId;
 use stockpost_common::sync::{
     topics, BatchVerdict, Receiver, ReceiverConfig, ReceiverTransmit, Sender, SenderConfig,
 };
-use stockpost_common::wire::{self, Limits, Message, WireError};
+use stockpost_common::wire::{self, Limits, Message, SyncKey, WireError};
 use tokio::sync::{mpsc, watch};
 
 /// What the rest of the agent can see of the link.
@@ -42,6 +42,8 @@ pub struct LinkCounters {
     pub events_sent: AtomicU64,
     /// Messages from the hub that could not be used.
     pub bad_messages: AtomicU64,
+    /// Of those, messages whose authentication tag did not verify (forged or altered).
+    pub unauthenticated: AtomicU64,
     /// Connections made.
     pub connects: AtomicU64,
 }
@@ -51,6 +53,10 @@ pub struct LinkCounters {
 pub struct LinkConfig {
     /// This node.
     pub node: NodeId,
+    /// The file of this node's sync credential: it tags what the node sends and checks what
+    /// the hub sends. Read when the link starts; while it is missing or invalid the link waits
+    /// (steps are still recorded offline) and says why in its status.
+    pub credential_file: std::path::PathBuf,
     /// MQTT options.
     pub options: MqttOptions,
     /// Sender bounds.
@@ -81,6 +87,9 @@ impl LinkConfig {
     /// Builds the link settings from the agent configuration.
     pub fn from_agent(config: &AgentConfig) -> Result<Self, LinkError> {
         let node = config.node();
+        let Some(credential_file) = config.sync.credential_file.clone() else {
+            return Err(LinkError::Config("sync.credential_file is required".into()));
+        };
         let (host, port) = split_host_port(&config.mqtt.address).map_err(LinkError::Config)?;
         let client_id = config
             .mqtt
@@ -110,24 +119,9 @@ impl LinkConfig {
                 .map_err(|e| LinkError::Config(format!("tls_ca_file {}: {e}", ca.display())))?;
             options.set_transport(Transport::tls(ca, None, None));
         }
-        let offline = wire::encode(
-            &Message::NodeStatus {
-                online: false,
-                outbox_pending: 0,
-                last_seq: 0,
-            },
-            &node,
-            0,
-        )
-        .map_err(|e| LinkError::Config(e.to_string()))?;
-        options.set_last_will(LastWill::new(
-            topics::status(&node),
-            offline,
-            QoS::AtLeastOnce,
-            true,
-        ));
         Ok(Self {
             node,
+            credential_file,
             options,
             sender: SenderConfig {
                 max_batch: config.sync.max_batch_events,
@@ -143,6 +137,65 @@ impl LinkConfig {
             request_channel_capacity: config.mqtt.request_channel_capacity,
             connect_timeout_secs: config.mqtt.connect_timeout_secs,
         })
+    }
+}
+
+/// Reads a sync credential file: 64 hex digits, not readable by group or others.
+pub fn read_credential(path: &std::path::Path) -> Result<SyncKey, String> {
+    let shown = path.display();
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("sync.credential_file {shown}: {e}"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| format!("sync.credential_file {shown}: {e}"))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "sync.credential_file {shown}: readable by group or others (mode {:o}); \
+                 run chmod 600 on it",
+                mode & 0o777
+            ));
+        }
+    }
+    SyncKey::from_hex(&text).map_err(|e| format!("sync.credential_file {shown}: {e}"))
+}
+
+/// The node's credential, read from its file; while it cannot be read the link waits (checking
+/// every 2 s) and its status says why. `None`: shutdown came first.
+async fn credential(
+    config: &LinkConfig,
+    status: &watch::Sender<LinkStatus>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<SyncKey> {
+    let mut reported = false;
+    loop {
+        match read_credential(&config.credential_file) {
+            Ok(key) => {
+                if reported {
+                    tracing::info!("sync credential found; the link starts");
+                    status.send_modify(|s| s.last_error = None);
+                }
+                return Some(key);
+            }
+            Err(why) => {
+                if !reported {
+                    tracing::warn!(reason = %why, "no usable sync credential: steps are recorded but not synced until there is one");
+                    reported = true;
+                }
+                status.send_modify(|s| s.last_error = Some(why.clone()));
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    return None;
+                }
+            }
+        }
     }
 }
 
@@ -173,10 +226,33 @@ pub async fn run(
         let state = lock(writer.state());
         (state.acked, state.head, state.down_applied)
     };
+    let Some(key) = credential(&config, &status, &mut shutdown).await else {
+        return;
+    };
+    let mut options = config.options.clone();
+    match wire::encode(
+        &Message::NodeStatus {
+            online: false,
+            outbox_pending: 0,
+            last_seq: 0,
+        },
+        &config.node,
+        0,
+        &key,
+    ) {
+        Ok(offline) => {
+            options.set_last_will(LastWill::new(
+                topics::status(&config.node),
+                offline,
+                QoS::AtLeastOnce,
+                true,
+            ));
+        }
+        Err(e) => tracing::error!(error = %e, "the last will does not encode"),
+    }
     let mut sender = Sender::new(config.sender, acked, head);
     let mut receiver = Receiver::new(config.receiver, down_applied);
-    let (client, mut eventloop) =
-        AsyncClient::new(config.options.clone(), config.request_channel_capacity);
+    let (client, mut eventloop) = AsyncClient::new(options, config.request_channel_capacity);
     let mut network = rumqttc::NetworkOptions::new();
     network.set_connection_timeout(config.connect_timeout_secs);
     network.set_tcp_nodelay(true);
@@ -261,7 +337,7 @@ pub async fn run(
                         if let Err(e) = client.try_subscribe(topics::down(&node), QoS::AtLeastOnce) {
                             tracing::warn!(error = %e, "subscribe could not be queued");
                         }
-                        publish_status(&client, &node, true, &sender);
+                        publish_status(&client, &node, &key, true, &sender);
                         sender.connected(now_ms());
                         status.send_modify(|s| { s.connected = true; s.last_error = None; });
                     }
@@ -273,7 +349,7 @@ pub async fn run(
                         status.send_modify(|s| { s.connected = false; s.last_error = Some(e); });
                     }
                     Incoming::Publish(p) => {
-                        handle_message(&config, &p, &mut sender, &mut receiver, &writer, &client, &counters, now_ms()).await;
+                        handle_message(&config, &key, &p, &mut sender, &mut receiver, &writer, &client, &counters, now_ms()).await;
                     }
                 }
             }
@@ -284,7 +360,15 @@ pub async fn run(
         }
         // Send what is due.
         while let Some(range) = sender.poll_transmit(now_ms()) {
-            match publish_range(&config, &store, &client, &up_topic, range.first, range.last) {
+            match publish_range(
+                &config,
+                &key,
+                &store,
+                &client,
+                &up_topic,
+                range.first,
+                range.last,
+            ) {
                 Ok(sent_to) => {
                     counters.batches_sent.fetch_add(1, Ordering::Relaxed);
                     counters
@@ -319,13 +403,19 @@ pub async fn run(
     let _ = client.try_disconnect();
 }
 
-fn publish_status(client: &AsyncClient, node: &NodeId, online: bool, sender: &Sender) {
+fn publish_status(
+    client: &AsyncClient,
+    node: &NodeId,
+    key: &SyncKey,
+    online: bool,
+    sender: &Sender,
+) {
     let message = Message::NodeStatus {
         online,
         outbox_pending: sender.pending(),
         last_seq: sender.head(),
     };
-    if let Ok(bytes) = wire::encode(&message, node, sender.head()) {
+    if let Ok(bytes) = wire::encode(&message, node, sender.head(), key) {
         let _ = client.try_publish(topics::status(node), QoS::AtLeastOnce, true, bytes);
     }
 }
@@ -344,6 +434,7 @@ enum PublishError {
 /// last seq sent.
 fn publish_range(
     config: &LinkConfig,
+    key: &SyncKey,
     store: &AgentStore,
     client: &AsyncClient,
     topic: &str,
@@ -354,7 +445,7 @@ fn publish_range(
     loop {
         let count = events.len() as u64;
         let message = Message::EventBatch { events };
-        match wire::encode_with_limits(&message, &config.node, first, &config.limits) {
+        match wire::encode_with_limits(&message, &config.node, first, key, &config.limits) {
             Ok(bytes) => {
                 client
                     .try_publish(topic, QoS::AtLeastOnce, false, bytes)
@@ -376,6 +467,7 @@ fn publish_range(
 #[allow(clippy::too_many_arguments)]
 async fn handle_message(
     config: &LinkConfig,
+    key: &SyncKey,
     payload: &bytes_payload::Payload,
     sender: &mut Sender,
     receiver: &mut Receiver,
@@ -388,9 +480,16 @@ async fn handle_message(
         counters.bad_messages.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(topic = %payload.topic, reason = %why, "ignored a message from the hub");
     };
-    let envelope = match wire::decode(&payload.bytes, &config.limits) {
+    let envelope = match wire::decode(&payload.bytes, &config.limits, key) {
         Ok(e) => e,
-        Err(e) => return bad(e.to_string()),
+        Err(e) => {
+            // A message that fails authentication is dropped: it never moves the sender
+            // (no ack, no resend, no prune) nor the downlink.
+            if matches!(e, WireError::BadTag { .. }) {
+                counters.unauthenticated.fetch_add(1, Ordering::Relaxed);
+            }
+            return bad(e.to_string());
+        }
     };
     if envelope.node != config.node {
         return bad(format!("addressed to node {}", envelope.node));
@@ -440,7 +539,7 @@ async fn handle_message(
                     Message::DownlinkAck { applied_seq } => *applied_seq,
                     _ => 0,
                 };
-                if let Ok(bytes) = wire::encode(&message, &config.node, seq) {
+                if let Ok(bytes) = wire::encode(&message, &config.node, seq, key) {
                     let _ = client.try_publish(
                         topics::up(&config.node),
                         QoS::AtLeastOnce,

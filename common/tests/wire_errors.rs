@@ -4,10 +4,10 @@ mod support;
 
 use stockpost_common::domain::{IdError, NodeId};
 use stockpost_common::wire::{
-    decode, encode, encode_with_limits, Envelope, Inconsistency, Kind, Limits, Message, WireError,
-    SUPPORTED_VERSIONS,
+    decode, decode_with_keys, encode, encode_with_limits, Envelope, Inconsistency, Kind, Limits,
+    Message, SyncKey, WireError, SUPPORTED_VERSIONS, TAG_LEN,
 };
-use support::{event, frame, node, sample_bodies, sample_downlink_items, R};
+use support::{event, frame, key, node, retag, sample_bodies, sample_downlink_items, R};
 
 const BATCH: u8 = 1;
 const ACK: u8 = 2;
@@ -47,7 +47,7 @@ fn batch_body(seqs: &[u64]) -> R<Vec<u8>> {
 }
 
 fn rejected(bytes: &[u8]) -> WireError {
-    match decode(bytes, &limits()) {
+    match decode(bytes, &limits(), &key()) {
         Ok(env) => panic!("expected a rejection, decoded {env:?}"),
         Err(e) => e,
     }
@@ -62,26 +62,31 @@ fn inconsistency(err: WireError) -> Inconsistency {
 
 #[test]
 fn the_header_layout_is_exactly_as_documented() -> R<()> {
-    let bytes = encode(&Message::Ack { applied_seq: 5 }, &NodeId::new("N1")?, 5)?;
-    assert_eq!(
-        bytes,
-        [
-            b'S', b'P', b'W', // magic
-            1,    // version
-            2,    // kind: ack
-            2, b'N', b'1', // node id, length-prefixed
-            0, 0, 0, 0, 0, 0, 0, 5, // seq, u64 big-endian
-            0, 0, 0, 1, // body length, u32 big-endian
-            5, // body: postcard varint 5
-        ]
-    );
+    let bytes = encode(
+        &Message::Ack { applied_seq: 5 },
+        &NodeId::new("N1")?,
+        5,
+        &key(),
+    )?;
+    let signed = [
+        b'S', b'P', b'W', // magic
+        2,    // version
+        2,    // kind: ack
+        2, b'N', b'1', // node id, length-prefixed
+        0, 0, 0, 0, 0, 0, 0, 5, // seq, u64 big-endian
+        0, 0, 0, 1, // body length, u32 big-endian
+        5, // body: postcard varint 5
+    ];
+    assert_eq!(bytes.len(), signed.len() + TAG_LEN);
+    assert_eq!(&bytes[..signed.len()], &signed);
+    assert_eq!(&bytes[signed.len()..], &key().tag(&signed));
     Ok(())
 }
 
 #[test]
 fn a_valid_envelope_decodes_to_what_was_encoded() -> R<()> {
     let env = batch(42)?;
-    assert_eq!(decode(&env.encode()?, &limits())?, env);
+    assert_eq!(decode(&env.encode(&key())?, &limits(), &key())?, env);
     Ok(())
 }
 
@@ -99,7 +104,7 @@ fn an_empty_input_is_rejected_as_truncated() {
 
 #[test]
 fn an_envelope_cut_inside_the_header_says_which_field_it_ends_in() -> R<()> {
-    let bytes = batch(42)?.encode()?;
+    let bytes = batch(42)?.encode(&key())?;
     // magic 3 + version 1 + kind 1 + node len 1 + "DC-EAST" 7 + 3 of the 8 seq bytes.
     let err = rejected(&bytes[..16]);
     assert_eq!(
@@ -119,7 +124,7 @@ fn an_envelope_cut_inside_the_header_says_which_field_it_ends_in() -> R<()> {
 
 #[test]
 fn bytes_without_the_magic_are_rejected_as_not_an_envelope() -> R<()> {
-    let mut bytes = batch(42)?.encode()?;
+    let mut bytes = batch(42)?.encode(&key())?;
     bytes[0] = b'{';
     assert_eq!(
         rejected(&bytes),
@@ -132,18 +137,18 @@ fn bytes_without_the_magic_are_rejected_as_not_an_envelope() -> R<()> {
 
 #[test]
 fn an_unknown_version_is_rejected_with_the_versions_we_support() -> R<()> {
-    let bytes = frame(2, ACK, b"DC-EAST", 5, &[5]);
+    let bytes = frame(3, ACK, b"DC-EAST", 5, &[5]);
     let err = rejected(&bytes);
     assert_eq!(
         err,
         WireError::UnsupportedVersion {
-            found: 2,
+            found: 3,
             supported: SUPPORTED_VERSIONS
         }
     );
     assert_eq!(
         err.to_string(),
-        "wire format version 2 is not supported; this build reads version(s) [1]"
+        "wire format version 3 is not supported; this build reads version(s) [2]"
     );
     assert_eq!(err.label(), "unsupported_version");
     Ok(())
@@ -152,11 +157,11 @@ fn an_unknown_version_is_rejected_with_the_versions_we_support() -> R<()> {
 #[test]
 fn an_unknown_kind_code_is_rejected_and_code_zero_is_reserved() {
     assert_eq!(
-        rejected(&frame(1, 0, b"DC-EAST", 5, &[5])),
+        rejected(&frame(2, 0, b"DC-EAST", 5, &[5])),
         WireError::UnknownKind { code: 0 }
     );
     assert_eq!(
-        rejected(&frame(1, 7, b"DC-EAST", 5, &[5])),
+        rejected(&frame(2, 7, b"DC-EAST", 5, &[5])),
         WireError::UnknownKind { code: 7 }
     );
 }
@@ -164,29 +169,29 @@ fn an_unknown_kind_code_is_rejected_and_code_zero_is_reserved() {
 #[test]
 fn an_invalid_node_id_in_the_header_is_rejected_with_the_reason() {
     assert!(matches!(
-        rejected(&frame(1, ACK, b"dc-east", 5, &[5])),
+        rejected(&frame(2, ACK, b"dc-east", 5, &[5])),
         WireError::InvalidNodeId(IdError::BadChar { found: 'd', .. })
     ));
     assert!(matches!(
-        rejected(&frame(1, ACK, b"", 5, &[5])),
+        rejected(&frame(2, ACK, b"", 5, &[5])),
         WireError::InvalidNodeId(IdError::Empty { .. })
     ));
     assert!(matches!(
-        rejected(&frame(1, ACK, b"DC\xFFEAST", 5, &[5])),
+        rejected(&frame(2, ACK, b"DC\xFFEAST", 5, &[5])),
         WireError::InvalidNodeId(IdError::BadChar {
             found: '\u{FF}',
             ..
         })
     ));
     assert!(matches!(
-        rejected(&frame(1, ACK, &[b'A'; 33], 5, &[5])),
+        rejected(&frame(2, ACK, &[b'A'; 33], 5, &[5])),
         WireError::InvalidNodeId(IdError::TooLong { len: 33, .. })
     ));
 }
 
 #[test]
 fn an_envelope_with_a_truncated_body_is_rejected_as_a_body_length_mismatch() -> R<()> {
-    let bytes = batch(42)?.encode()?;
+    let bytes = batch(42)?.encode(&key())?;
     let cut = &bytes[..bytes.len() - 1];
     assert!(matches!(
         rejected(cut),
@@ -197,7 +202,7 @@ fn an_envelope_with_a_truncated_body_is_rejected_as_a_body_length_mismatch() -> 
 
 #[test]
 fn an_envelope_with_leftover_bytes_is_rejected() -> R<()> {
-    let mut bytes = batch(42)?.encode()?;
+    let mut bytes = batch(42)?.encode(&key())?;
     bytes.push(0);
     assert!(matches!(
         rejected(&bytes),
@@ -210,7 +215,7 @@ fn an_envelope_with_leftover_bytes_is_rejected() -> R<()> {
 fn a_body_with_leftover_bytes_after_its_value_is_rejected() {
     // An ack body is one varint; the header declares two bytes.
     assert_eq!(
-        rejected(&frame(1, ACK, b"DC-EAST", 5, &[5, 0])),
+        rejected(&frame(2, ACK, b"DC-EAST", 5, &[5, 0])),
         WireError::LeftoverBytes {
             kind: Kind::Ack,
             count: 1
@@ -222,14 +227,14 @@ fn a_body_with_leftover_bytes_after_its_value_is_rejected() {
 fn a_body_that_is_not_valid_postcard_is_rejected_as_a_body_error() {
     // `online` must be 0 or 1.
     assert_eq!(
-        rejected(&frame(1, NODE_STATUS, b"DC-EAST", 5, &[2, 0, 5])),
+        rejected(&frame(2, NODE_STATUS, b"DC-EAST", 5, &[2, 0, 5])),
         WireError::Body {
             kind: Kind::NodeStatus,
             source: postcard::Error::DeserializeBadBool
         }
     );
     assert_eq!(
-        rejected(&frame(1, ACK, b"DC-EAST", 5, &[])),
+        rejected(&frame(2, ACK, b"DC-EAST", 5, &[])),
         WireError::Body {
             kind: Kind::Ack,
             source: postcard::Error::DeserializeUnexpectedEnd
@@ -239,12 +244,13 @@ fn a_body_that_is_not_valid_postcard_is_rejected_as_a_body_error() {
 
 #[test]
 fn an_invalid_id_inside_an_event_is_rejected_as_a_body_error() -> R<()> {
-    let mut bytes = batch(42)?.encode()?;
+    let mut bytes = batch(42)?.encode(&key())?;
     let at = bytes
         .windows(8)
         .position(|w| w == b"MUG-BLUE")
         .ok_or("sku not found")?;
     bytes[at] = b'm';
+    retag(&mut bytes);
     assert!(matches!(
         rejected(&bytes),
         WireError::Body {
@@ -257,13 +263,13 @@ fn an_invalid_id_inside_an_event_is_rejected_as_a_body_error() -> R<()> {
 
 #[test]
 fn an_envelope_larger_than_the_limit_is_rejected_before_decoding() -> R<()> {
-    let bytes = batch(42)?.encode()?;
+    let bytes = batch(42)?.encode(&key())?;
     let small = Limits {
         max_envelope_bytes: bytes.len() - 1,
         ..Limits::default()
     };
     assert_eq!(
-        decode(&bytes, &small),
+        decode(&bytes, &small, &key()),
         Err(WireError::Oversize {
             size: bytes.len(),
             max: bytes.len() - 1
@@ -273,19 +279,19 @@ fn an_envelope_larger_than_the_limit_is_rejected_before_decoding() -> R<()> {
         max_envelope_bytes: bytes.len(),
         ..Limits::default()
     };
-    assert!(decode(&bytes, &exact).is_ok());
+    assert!(decode(&bytes, &exact, &key()).is_ok());
     Ok(())
 }
 
 #[test]
 fn a_header_declaring_a_body_beyond_the_limit_is_rejected_as_oversize() {
-    let mut bytes = frame(1, ACK, b"DC-EAST", 5, &[5]);
+    let mut bytes = frame(2, ACK, b"DC-EAST", 5, &[5]);
     let len_at = 6 + 7 + 8;
     bytes[len_at..len_at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
     assert_eq!(
         rejected(&bytes),
         WireError::Oversize {
-            size: usize::try_from(u32::MAX).unwrap_or(usize::MAX) + 6 + 7 + 8 + 4,
+            size: usize::try_from(u32::MAX).unwrap_or(usize::MAX) + 6 + 7 + 8 + 4 + TAG_LEN,
             max: Limits::default().max_envelope_bytes
         }
     );
@@ -298,8 +304,8 @@ fn a_batch_with_more_events_than_the_limit_is_rejected_before_its_events_are_dec
         ..Limits::default()
     };
     // Declares 3 events, followed by 3 bytes that are not events at all.
-    let bytes = frame(1, BATCH, b"DC-EAST", 1, &[3, 0xFF, 0xFF, 0xFF]);
-    let err = decode(&bytes, &two);
+    let bytes = frame(2, BATCH, b"DC-EAST", 1, &[3, 0xFF, 0xFF, 0xFF]);
+    let err = decode(&bytes, &two, &key());
     assert_eq!(
         err,
         Err(WireError::TooMany {
@@ -325,7 +331,7 @@ fn a_downlink_with_more_items_than_the_limit_is_rejected() -> R<()> {
         ..Limits::default()
     };
     assert_eq!(
-        decode(&env.encode()?, &one),
+        decode(&env.encode(&key())?, &one, &key()),
         Err(WireError::TooMany {
             kind: Kind::Downlink,
             what: "items",
@@ -344,7 +350,7 @@ fn encoding_refuses_more_events_than_the_limit() -> R<()> {
         ..Limits::default()
     };
     assert!(matches!(
-        encode_with_limits(&env.message, &env.node, env.seq, &none),
+        encode_with_limits(&env.message, &env.node, env.seq, &key(), &none),
         Err(WireError::TooMany {
             count: 1,
             max: 0,
@@ -362,7 +368,7 @@ fn encoding_refuses_an_envelope_larger_than_the_limit() -> R<()> {
         ..Limits::default()
     };
     assert!(matches!(
-        encode_with_limits(&env.message, &env.node, env.seq, &tiny),
+        encode_with_limits(&env.message, &env.node, env.seq, &key(), &tiny),
         Err(WireError::Oversize { max: 20, .. })
     ));
     Ok(())
@@ -371,7 +377,7 @@ fn encoding_refuses_an_envelope_larger_than_the_limit() -> R<()> {
 #[test]
 fn a_batch_with_an_event_from_another_node_is_rejected() -> R<()> {
     let body = batch_body(&[42])?;
-    let err = inconsistency(rejected(&frame(1, BATCH, b"DC-WEST", 42, &body)));
+    let err = inconsistency(rejected(&frame(2, BATCH, b"DC-WEST", 42, &body)));
     assert_eq!(
         err,
         Inconsistency::OtherNode {
@@ -386,7 +392,7 @@ fn a_batch_with_an_event_from_another_node_is_rejected() -> R<()> {
 #[test]
 fn a_batch_whose_first_event_is_not_the_header_sequence_is_rejected() -> R<()> {
     let body = batch_body(&[42, 43])?;
-    let err = inconsistency(rejected(&frame(1, BATCH, b"DC-EAST", 41, &body)));
+    let err = inconsistency(rejected(&frame(2, BATCH, b"DC-EAST", 41, &body)));
     assert_eq!(
         err,
         Inconsistency::FirstSeq {
@@ -400,7 +406,7 @@ fn a_batch_whose_first_event_is_not_the_header_sequence_is_rejected() -> R<()> {
 #[test]
 fn a_batch_with_a_gap_in_its_sequences_is_rejected() -> R<()> {
     let body = batch_body(&[42, 43, 45])?;
-    let err = inconsistency(rejected(&frame(1, BATCH, b"DC-EAST", 42, &body)));
+    let err = inconsistency(rejected(&frame(2, BATCH, b"DC-EAST", 42, &body)));
     assert_eq!(
         err,
         Inconsistency::NonContiguous {
@@ -415,7 +421,7 @@ fn a_batch_with_a_gap_in_its_sequences_is_rejected() -> R<()> {
 #[test]
 fn a_batch_with_a_repeated_sequence_is_rejected() -> R<()> {
     let body = batch_body(&[42, 42])?;
-    let err = inconsistency(rejected(&frame(1, BATCH, b"DC-EAST", 42, &body)));
+    let err = inconsistency(rejected(&frame(2, BATCH, b"DC-EAST", 42, &body)));
     assert_eq!(
         err,
         Inconsistency::NonContiguous {
@@ -430,11 +436,11 @@ fn a_batch_with_a_repeated_sequence_is_rejected() -> R<()> {
 #[test]
 fn an_empty_batch_or_downlink_is_rejected() {
     assert_eq!(
-        inconsistency(rejected(&frame(1, BATCH, b"DC-EAST", 1, &[0]))),
+        inconsistency(rejected(&frame(2, BATCH, b"DC-EAST", 1, &[0]))),
         Inconsistency::Empty
     );
     assert_eq!(
-        inconsistency(rejected(&frame(1, DOWNLINK, b"DC-EAST", 1, &[0]))),
+        inconsistency(rejected(&frame(2, DOWNLINK, b"DC-EAST", 1, &[0]))),
         Inconsistency::Empty
     );
 }
@@ -443,7 +449,7 @@ fn an_empty_batch_or_downlink_is_rejected() {
 fn a_batch_starting_at_sequence_zero_is_rejected() -> R<()> {
     let body = batch_body(&[0])?;
     assert_eq!(
-        inconsistency(rejected(&frame(1, BATCH, b"DC-EAST", 0, &body))),
+        inconsistency(rejected(&frame(2, BATCH, b"DC-EAST", 0, &body))),
         Inconsistency::ZeroSeq
     );
     Ok(())
@@ -453,7 +459,7 @@ fn a_batch_starting_at_sequence_zero_is_rejected() -> R<()> {
 fn a_batch_whose_sequences_would_pass_u64_max_is_rejected() -> R<()> {
     let body = batch_body(&[u64::MAX, 0])?;
     assert_eq!(
-        inconsistency(rejected(&frame(1, BATCH, b"DC-EAST", u64::MAX, &body))),
+        inconsistency(rejected(&frame(2, BATCH, b"DC-EAST", u64::MAX, &body))),
         Inconsistency::SeqOverflow {
             first: u64::MAX,
             count: 2
@@ -461,14 +467,19 @@ fn a_batch_whose_sequences_would_pass_u64_max_is_rejected() -> R<()> {
     );
     // A batch ending exactly at u64::MAX is fine.
     let body = batch_body(&[u64::MAX - 1, u64::MAX])?;
-    assert!(decode(&frame(1, BATCH, b"DC-EAST", u64::MAX - 1, &body), &limits()).is_ok());
+    assert!(decode(
+        &frame(2, BATCH, b"DC-EAST", u64::MAX - 1, &body),
+        &limits(),
+        &key()
+    )
+    .is_ok());
     Ok(())
 }
 
 #[test]
 fn an_ack_whose_header_sequence_differs_from_its_body_is_rejected() {
     assert_eq!(
-        inconsistency(rejected(&frame(1, ACK, b"DC-EAST", 6, &[5]))),
+        inconsistency(rejected(&frame(2, ACK, b"DC-EAST", 6, &[5]))),
         Inconsistency::SeqMismatch {
             field: "applied_seq",
             header: 6,
@@ -480,7 +491,7 @@ fn an_ack_whose_header_sequence_differs_from_its_body_is_rejected() {
 #[test]
 fn a_resend_request_from_sequence_zero_is_rejected() {
     assert_eq!(
-        inconsistency(rejected(&frame(1, 3, b"DC-EAST", 0, &[0]))),
+        inconsistency(rejected(&frame(2, 3, b"DC-EAST", 0, &[0]))),
         Inconsistency::ZeroSeq
     );
 }
@@ -489,14 +500,14 @@ fn a_resend_request_from_sequence_zero_is_rejected() {
 fn encoding_refuses_a_body_that_disagrees_with_the_header() -> R<()> {
     let env = batch(42)?;
     assert!(matches!(
-        encode(&env.message, &env.node, 41),
+        encode(&env.message, &env.node, 41, &key()),
         Err(WireError::Inconsistent {
             source: Inconsistency::FirstSeq { .. },
             ..
         })
     ));
     assert!(matches!(
-        encode(&env.message, &NodeId::new("DC-WEST")?, 42),
+        encode(&env.message, &NodeId::new("DC-WEST")?, 42, &key()),
         Err(WireError::Inconsistent {
             source: Inconsistency::OtherNode { .. },
             ..
@@ -509,10 +520,10 @@ fn encoding_refuses_a_body_that_disagrees_with_the_header() -> R<()> {
 fn a_non_canonical_body_is_rejected() {
     // 0x80 0x00 is an over-long varint for 0; the canonical form is 0x00.
     assert_eq!(
-        rejected(&frame(1, ACK, b"DC-EAST", 0, &[0x80, 0x00])),
+        rejected(&frame(2, ACK, b"DC-EAST", 0, &[0x80, 0x00])),
         WireError::NonCanonical { kind: Kind::Ack }
     );
-    assert!(decode(&frame(1, ACK, b"DC-EAST", 0, &[0x00]), &limits()).is_ok());
+    assert!(decode(&frame(2, ACK, b"DC-EAST", 0, &[0x00]), &limits(), &key()).is_ok());
 }
 
 #[test]
@@ -521,25 +532,109 @@ fn every_error_has_a_distinct_metrics_label() -> R<()> {
         WireError::Oversize { size: 2, max: 1 },
         rejected(&[]),
         rejected(b"XYZ"),
-        rejected(&frame(2, ACK, b"N", 1, &[1])),
-        rejected(&frame(1, 9, b"N", 1, &[1])),
-        rejected(&frame(1, ACK, b"n", 1, &[1])),
-        rejected(&frame(1, ACK, b"N", 1, &[1, 1])[..20]),
-        rejected(&frame(1, ACK, b"N", 1, &[1, 1])),
-        rejected(&frame(1, ACK, b"N", 1, &[])),
-        rejected(&frame(1, ACK, b"N", 1, &[0x81, 0x00])),
-        rejected(&frame(1, ACK, b"N", 2, &[1])),
+        rejected(&frame(3, ACK, b"N", 1, &[1])),
+        rejected(&frame(2, 9, b"N", 1, &[1])),
+        rejected(&frame(2, ACK, b"n", 1, &[1])),
+        rejected(&frame(2, ACK, b"N", 1, &[1, 1])[..20]),
+        rejected(&frame(2, ACK, b"N", 1, &[1, 1])),
+        rejected(&frame(2, ACK, b"N", 1, &[])),
+        rejected(&frame(2, ACK, b"N", 1, &[0x81, 0x00])),
+        rejected(&frame(2, ACK, b"N", 2, &[1])),
+        decode_with_keys(&frame(2, ACK, b"N", 1, &[1]), &limits(), |_| None)
+            .err()
+            .ok_or("accepted")?,
+        rejected(&{
+            let mut b = frame(2, ACK, b"N", 1, &[1]);
+            b[20] ^= 1;
+            b
+        }),
         decode(
-            &frame(1, BATCH, b"N", 1, &[3, 0, 0, 0]),
+            &frame(2, BATCH, b"N", 1, &[3, 0, 0, 0]),
             &Limits {
                 max_events_per_batch: 2,
                 ..Limits::default()
             },
+            &key(),
         )
         .err()
         .ok_or("accepted")?,
     ];
     let labels: std::collections::BTreeSet<&str> = errors.iter().map(|e| e.label()).collect();
     assert_eq!(labels.len(), errors.len(), "{labels:?}");
+    Ok(())
+}
+
+#[test]
+fn a_version_1_envelope_without_a_tag_is_refused_with_the_version_we_read() {
+    let err = rejected(&frame(1, ACK, b"DC-EAST", 5, &[5]));
+    assert_eq!(
+        err,
+        WireError::UnsupportedVersion {
+            found: 1,
+            supported: SUPPORTED_VERSIONS
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "wire format version 1 is not supported; this build reads version(s) [2]"
+    );
+}
+
+#[test]
+fn an_envelope_tagged_with_another_nodes_credential_is_refused_before_its_body_is_read() -> R<()> {
+    let other = SyncKey::from_bytes([0x42; 32]);
+    let bytes = batch(42)?.encode(&other)?;
+    let err = rejected(&bytes);
+    assert_eq!(
+        err,
+        WireError::BadTag {
+            node: node()?,
+            kind: Kind::EventBatch,
+            seq: 42
+        }
+    );
+    assert_eq!(err.label(), "bad_tag");
+    assert!(err.to_string().contains("DC-EAST"), "{err}");
+    // A body that would not even decode is still reported as an authentication failure:
+    // unauthenticated bytes never reach the body decoder.
+    let mut garbage = frame(2, ACK, b"DC-EAST", 5, &[0x80, 0x80, 0x80]);
+    let n = garbage.len();
+    garbage[n - 1] ^= 0xFF;
+    assert!(matches!(rejected(&garbage), WireError::BadTag { .. }));
+    Ok(())
+}
+
+#[test]
+fn any_changed_byte_of_a_tagged_envelope_is_refused() -> R<()> {
+    let bytes = batch(42)?.encode(&key())?;
+    for i in 0..bytes.len() {
+        let mut changed = bytes.clone();
+        changed[i] ^= 0x01;
+        assert!(
+            decode(&changed, &limits(), &key()).is_err(),
+            "byte {i} changed and the envelope was accepted"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn an_envelope_from_a_node_without_a_credential_is_refused_naming_the_node() -> R<()> {
+    let bytes = batch(42)?.encode(&key())?;
+    let err = decode_with_keys(&bytes, &limits(), |_| None).err();
+    assert_eq!(
+        err,
+        Some(WireError::UnknownKey {
+            node: node()?,
+            seq: 42
+        })
+    );
+    let looked_up = std::cell::Cell::new(None);
+    let ok = decode_with_keys(&bytes, &limits(), |n| {
+        looked_up.set(Some(n.clone()));
+        Some(key())
+    })?;
+    assert_eq!(ok, batch(42)?);
+    assert_eq!(looked_up.take(), Some(node()?));
     Ok(())
 }

@@ -5,10 +5,10 @@ mod support;
 
 use proptest::prelude::*;
 use stockpost_common::wire::{decode, Envelope, Kind, Limits};
-use support::{arb_envelope, frame};
+use support::{arb_envelope, frame, key};
 
 fn encoded(env: &Envelope) -> Result<Vec<u8>, TestCaseError> {
-    env.encode()
+    env.encode(&key())
         .map_err(|e| TestCaseError::fail(format!("{env:?} does not encode: {e}")))
 }
 
@@ -21,7 +21,7 @@ proptest! {
     #[test]
     fn every_message_round_trips_exactly_including_decimal_scales(env in arb_envelope()) {
         let bytes = encoded(&env)?;
-        let back = decode(&bytes, &Limits::default())
+        let back = decode(&bytes, &Limits::default(), &key())
             .map_err(|e| TestCaseError::fail(format!("does not decode: {e}")))?;
         prop_assert!(same_exactly(&back, &env), "{back:?}\n!=\n{env:?}");
         prop_assert_eq!(encoded(&back)?, bytes);
@@ -29,7 +29,7 @@ proptest! {
 
     #[test]
     fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let _ = decode(&bytes, &Limits::default());
+        let _ = decode(&bytes, &Limits::default(), &key());
     }
 
     #[test]
@@ -38,8 +38,8 @@ proptest! {
         seq in any::<u64>(),
         body in proptest::collection::vec(any::<u8>(), 0..256),
     ) {
-        let bytes = frame(1, code, b"DC-EAST", seq, &body);
-        if let Ok(env) = decode(&bytes, &Limits::default()) {
+        let bytes = frame(2, code, b"DC-EAST", seq, &body);
+        if let Ok(env) = decode(&bytes, &Limits::default(), &key()) {
             prop_assert_eq!(Some(env.kind()), Kind::from_code(code));
             prop_assert_eq!(encoded(&env)?, bytes);
         }
@@ -50,7 +50,7 @@ proptest! {
         let bytes = encoded(&env)?;
         for cut in 0..bytes.len() {
             prop_assert!(
-                decode(&bytes[..cut], &Limits::default()).is_err(),
+                decode(&bytes[..cut], &Limits::default(), &key()).is_err(),
                 "accepted the first {cut} of {} bytes", bytes.len()
             );
         }
@@ -60,7 +60,7 @@ proptest! {
     fn an_envelope_with_any_byte_appended_is_rejected(env in arb_envelope(), extra in any::<u8>()) {
         let mut bytes = encoded(&env)?;
         bytes.push(extra);
-        prop_assert!(decode(&bytes, &Limits::default()).is_err());
+        prop_assert!(decode(&bytes, &Limits::default(), &key()).is_err());
     }
 
     #[test]
@@ -74,7 +74,7 @@ proptest! {
         if let Some(byte) = bytes.get_mut(at) {
             *byte ^= 1 << bit;
         }
-        if let Ok(flipped) = decode(&bytes, &Limits::default()) {
+        if let Ok(flipped) = decode(&bytes, &Limits::default(), &key()) {
             prop_assert!(!same_exactly(&flipped, &env), "a flipped bit decoded to the original");
             prop_assert_eq!(encoded(&flipped)?, bytes);
         }

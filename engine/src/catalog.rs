@@ -2,7 +2,7 @@
 //! locations) and locations.
 
 use crate::audit;
-use crate::command::Reply;
+use crate::command::{CredentialChoice, Reply};
 use crate::downlink;
 use crate::engine::Cx;
 use crate::error::{EngineResult, Rejection};
@@ -83,11 +83,12 @@ pub(crate) fn put_item(cx: &mut Cx<'_>, record: ItemRecord, actor: &Actor) -> En
 }
 
 /// `PUT /nodes/{node}`: registers or updates a node; a new node gets every item and its
-/// locations on its downlink.
+/// locations on its downlink, and a node without a sync credential gets one.
 pub(crate) fn put_node(
     cx: &mut Cx<'_>,
     node: NodeId,
     master: NodeMaster,
+    credential: CredentialChoice,
     actor: &Actor,
 ) -> EngineResult<Reply> {
     let before = cx.uow.nodes().get(&node)?;
@@ -117,7 +118,8 @@ pub(crate) fn put_node(
         AuditValue::text(format!("{} priority {}", master.name, master.priority)),
     )?;
     cx.uow.nodes().put(node.clone(), master.clone())?;
-    Ok(Reply::Node(node, master))
+    let issued = crate::credentials::on_put_node(cx, &node, credential, actor)?;
+    Ok(Reply::Node(node, master, issued))
 }
 
 /// `PUT /nodes/{node}/locations/{code}`.

@@ -8,6 +8,7 @@ use stockpost_common::domain::{
     Dec, DocRef, Event, LocationCode, LocationInfo, NodeId, OrderRef, OrderStatus, Sku,
 };
 use stockpost_common::orders::{Actor, NewOrder, Order};
+use stockpost_common::wire::SyncKey;
 
 /// One input of the engine.
 #[derive(Debug, Clone)]
@@ -36,6 +37,20 @@ pub enum Command {
         node: NodeId,
         /// Highest downlink sequence it applied durably.
         applied_seq: u64,
+    },
+    /// A message on a node's topic that failed authentication: dropped and counted; raised
+    /// once per incident as an `unauthenticated_message` exception (an `unknown_node` one when
+    /// the node is not registered); it moves nothing.
+    Unauthenticated {
+        /// The node its header and topic name.
+        node: NodeId,
+        /// The header's sequence.
+        seq: u64,
+        /// It came on the node's status topic (from an unregistered node it is only counted:
+        /// forged statuses under made-up node names raise nothing).
+        status: bool,
+        /// Why (the wire error's sentence).
+        reason: String,
     },
     /// A message that cannot be used (it does not decode, or breaks the protocol).
     Poison {
@@ -71,13 +86,26 @@ pub enum Command {
     },
 }
 
+/// What a node registration does with the node's sync credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialChoice {
+    /// Set this credential (the caller provisioned it); replaces the node's current one.
+    Set(SyncKey),
+    /// Keep the node's credential; a node that has none gets this one (freshly drawn by the
+    /// caller) and the reply shows it.
+    KeepOrIssue(SyncKey),
+}
+
 /// A change asked for through the ops API (one per operation).
 #[derive(Debug, Clone)]
 pub enum ApiCommand {
     /// `PUT /items/{sku}`.
     PutItem(Box<ItemRecord>),
-    /// `PUT /nodes/{node}`.
-    PutNode(NodeId, NodeMaster),
+    /// `PUT /nodes/{node}`, with what to do with the node's sync credential.
+    PutNode(NodeId, NodeMaster, CredentialChoice),
+    /// `POST /nodes/{node}/credential`: a new sync credential for a registered node (drawn by
+    /// the caller); the old one stops working at once.
+    IssueCredential(NodeId, SyncKey),
     /// `PUT /nodes/{node}/locations/{code}`.
     PutLocation(NodeId, LocationCode, LocationInfo),
     /// `POST /nodes/{node}/inbound`.
@@ -129,8 +157,11 @@ pub enum Reply {
     Done,
     /// The item as stored.
     Item(Arc<ItemRecord>),
-    /// The node as registered.
-    Node(NodeId, NodeMaster),
+    /// The node as registered, with its sync credential when this registration issued one
+    /// (shown once: no read gives it again).
+    Node(NodeId, NodeMaster, Option<SyncKey>),
+    /// A new sync credential for the node (shown once).
+    Credential(NodeId, SyncKey),
     /// The location as set.
     Location(NodeId, LocationCode, LocationInfo),
     /// The document created.

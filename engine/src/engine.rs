@@ -230,6 +230,15 @@ fn dispatch(cx: &mut Cx<'_>, command: Command) -> EngineResult<Reply> {
             }
             Ok(Reply::Done)
         }
+        Command::Unauthenticated {
+            node,
+            seq,
+            status,
+            reason,
+        } => {
+            crate::credentials::unauthenticated(cx, &node, seq, status, &reason)?;
+            Ok(Reply::Done)
+        }
         Command::Poison {
             node,
             seq,
@@ -262,7 +271,10 @@ fn dispatch(cx: &mut Cx<'_>, command: Command) -> EngineResult<Reply> {
 fn api(cx: &mut Cx<'_>, op: ApiCommand, actor: &Actor) -> EngineResult<Reply> {
     match op {
         ApiCommand::PutItem(record) => catalog::put_item(cx, *record, actor),
-        ApiCommand::PutNode(node, master) => catalog::put_node(cx, node, master, actor),
+        ApiCommand::PutNode(node, master, credential) => {
+            catalog::put_node(cx, node, master, credential, actor)
+        }
+        ApiCommand::IssueCredential(node, key) => crate::credentials::issue(cx, node, key, actor),
         ApiCommand::PutLocation(node, code, info) => {
             catalog::put_location(cx, node, code, info, actor)
         }

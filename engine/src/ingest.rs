@@ -23,7 +23,7 @@ pub(crate) fn batch(cx: &mut Cx<'_>, node: &NodeId, events: Vec<Event>) -> Engin
     };
     let last = first + events.len() as u64 - 1;
     if cx.uow.nodes().get(node)?.is_none() {
-        return quarantine::unknown_node(cx, node, first, last);
+        return quarantine::unknown_node(cx, node, first);
     }
     touch_live(cx, node);
     let applied = cx.uow.stock_view().applied_seq(node);

@@ -21,6 +21,7 @@ pub mod adjustments;
 pub mod audit;
 pub mod catalog;
 pub mod command;
+pub mod credentials;
 pub mod documents;
 pub mod downlink;
 pub mod engine;

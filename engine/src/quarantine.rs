@@ -73,14 +73,10 @@ pub(crate) fn invalid_event(cx: &mut Cx<'_>, event: &Event, reason: String) -> E
     record(cx, arrival).map(|_| ())
 }
 
-/// A batch from a node that was never registered: not applied, not acked (the node keeps its
-/// events and resends them; they are applied once the node is registered).
-pub(crate) fn unknown_node(
-    cx: &mut Cx<'_>,
-    node: &NodeId,
-    first: u64,
-    last: u64,
-) -> EngineResult<()> {
+/// A message from a node that was never registered: not applied, not acked (the node keeps
+/// its events and resends them; they are applied once the node is registered and has its
+/// credential). `first` is the header's sequence.
+pub(crate) fn unknown_node(cx: &mut Cx<'_>, node: &NodeId, first: u64) -> EngineResult<()> {
     cx.st.live.stats.unknown_node_batches += 1;
     let arrival = Arrival {
         kind: QuarantineKind::UnknownNode,
@@ -88,8 +84,9 @@ pub(crate) fn unknown_node(
         head: node.as_str().as_bytes().to_vec(),
         len: 0,
         reason: format!(
-            "node {node} is not registered: its events {first}..={last} were not applied \
-             (register it with PUT /api/v1/nodes/{node}; the node resends them)"
+            "node {node} is not registered: its message at sequence {first} was not applied \
+             (register it with PUT /api/v1/nodes/{node} and give the node its credential; \
+             the node resends)"
         ),
         node: Some(node.clone()),
         seq: Some(first),

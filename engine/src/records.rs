@@ -33,6 +33,16 @@ pub struct NodeMaster {
     pub cutoff_ms_of_day: Option<i64>,
 }
 
+/// A node's sync credential as the hub keeps it (apart from its master data, so no read of
+/// the nodes ever carries it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeCredential {
+    /// The key that tags and checks every message of the node.
+    pub key: stockpost_common::wire::SyncKey,
+    /// Hub clock when it was issued or set, Unix ms.
+    pub issued_at_ms: i64,
+}
+
 /// An event as the hub keeps it: with the time it arrived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredEvent {

@@ -26,8 +26,8 @@ pub enum CliError {
         /// The body.
         body: String,
     },
-    /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    /// A file could not be read (or written).
+    #[error("cannot read or write {path}: {source}")]
     Read {
         /// The file.
         path: String,
@@ -107,6 +107,47 @@ impl Client {
         }
         Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
     }
+}
+
+/// `node-credentials NODE`: asks the hub for a new sync credential of `node`.
+pub async fn issue_credential(
+    client: &Client,
+    node: &str,
+) -> Result<stockpost_common::wire::SyncKey, CliError> {
+    let path = format!("/nodes/{node}/credential");
+    let answer = client.send("POST", &path, None).await?;
+    let hex = answer["credential"].as_str().unwrap_or_default();
+    stockpost_common::wire::SyncKey::from_hex(hex).map_err(|e| CliError::Input {
+        path,
+        line: 0,
+        message: format!("the hub's answer has no valid credential: {e}"),
+    })
+}
+
+/// Writes `key` as a credential file: 64 hex digits and a newline, mode 0600, replacing the
+/// file atomically (written beside it, then renamed).
+pub fn write_credential(
+    path: &std::path::Path,
+    key: &stockpost_common::wire::SyncKey,
+) -> Result<(), CliError> {
+    use std::io::Write as _;
+    let err = |source| CliError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp).map_err(err)?;
+    writeln!(file, "{}", key.to_hex()).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)?;
+    Ok(())
 }
 
 fn read(path: &str) -> Result<String, CliError> {

@@ -43,6 +43,34 @@ pub struct HubConfig {
     /// Bounds of the quarantine.
     #[serde(default)]
     pub quarantine: QuarantineConfig,
+    /// Where issued node credentials are also written (one-machine setups).
+    #[serde(default)]
+    pub credentials: CredentialsConfig,
+}
+
+/// `[credentials]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CredentialsConfig {
+    /// When set, every sync credential the hub issues (a node registered without one, or
+    /// `POST /nodes/{node}/credential`) is also written to `<dir>/<NODE>.key` (mode 0600), so
+    /// an agent on the same machine, running as the same user, can name it as its
+    /// `sync.credential_file`. A relative path is under `data_dir`. Unset (the default):
+    /// credentials are only shown in the answer.
+    pub dir: Option<PathBuf>,
+}
+
+impl CredentialsConfig {
+    /// The directory, a relative one taken under `data_dir`.
+    pub fn resolved_dir(&self, data_dir: &std::path::Path) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| {
+            if d.is_relative() {
+                data_dir.join(d)
+            } else {
+                d.clone()
+            }
+        })
+    }
 }
 
 /// `[quarantine]`

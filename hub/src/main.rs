@@ -77,6 +77,16 @@ enum Command {
         /// The JSON file.
         file: String,
     },
+    /// Issue a new sync credential for a registered node and print it once (the hub never
+    /// shows it again; the node's old credential stops working at once).
+    NodeCredentials {
+        /// The node.
+        node: String,
+        /// Write the credential to this file (created with mode 0600) instead of printing it:
+        /// the file the node's `sync.credential_file` names.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 fn print(v: &serde_json::Value) -> anyhow::Result<()> {
@@ -152,5 +162,19 @@ async fn main() -> anyhow::Result<()> {
         Command::Orders { file } => print(&serde_json::Value::Array(
             cli::create_orders(&client, &file).await?,
         )),
+        Command::NodeCredentials { node, out } => {
+            let key = cli::issue_credential(&client, &node).await?;
+            match out {
+                Some(path) => {
+                    cli::write_credential(&path, &key)?;
+                    println!(
+                        "a new sync credential for {node} is in {} (mode 0600); give it to the node as its sync.credential_file",
+                        path.display()
+                    );
+                }
+                None => println!("{}", key.to_hex()),
+            }
+            Ok(())
+        }
     }
 }

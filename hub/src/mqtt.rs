@@ -3,7 +3,7 @@
 //! it (manual acks, after the durable commit).
 
 use crate::config::{split_host_port, HubConfig};
-use crate::writer::{Outgoing, Request, WriterHandle};
+use crate::writer::{Outgoing, Published, Request, WriterHandle};
 use rand::Rng;
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, Publish, QoS, Transport};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use stockpost_common::domain::NodeId;
 use stockpost_common::sync::{topics, ReceiverTransmit};
-use stockpost_common::wire::{self, Limits, Message};
+use stockpost_common::wire::{self, Limits, Message, WireError};
 use stockpost_engine::{Command, Effect};
 use tokio::sync::{mpsc, watch};
 
@@ -20,8 +20,13 @@ use tokio::sync::{mpsc, watch};
 pub struct MqttCounters {
     /// Messages received.
     pub received: AtomicU64,
-    /// Messages rejected before ingest (bad envelope, wrong node, …).
+    /// Messages rejected before ingest (bad envelope, wrong node, failed authentication, …).
     pub rejected: AtomicU64,
+    /// Of those, messages that failed authentication (a tag that does not verify, or a node
+    /// without a credential).
+    pub unauthenticated: AtomicU64,
+    /// Acks, resend requests and downlink not sent because the node has no credential.
+    pub unsigned_dropped: AtomicU64,
     /// Connections made.
     pub connects: AtomicU64,
     /// Whether connected now.
@@ -60,19 +65,47 @@ pub fn options(config: &HubConfig) -> Result<MqttOptions, String> {
     Ok(options)
 }
 
-/// Why a message was refused: the node and seq when known, and the reason.
-type Refusal = (Option<NodeId>, Option<u64>, String);
+/// Why a message was refused.
+enum Refusal {
+    /// It does not decode or breaks the protocol: the node and seq when known, and the reason.
+    Poison(Option<NodeId>, Option<u64>, String),
+    /// It failed authentication: dropped without effect but a count and one exception. The
+    /// node, the header's sequence, whether on the status topic, and why.
+    Unauthenticated(NodeId, u64, bool, String),
+}
 
-fn classify(publish: &Publish, limits: &Limits) -> Result<(NodeId, wire::Envelope), Refusal> {
-    let topic_node = match topics::parse(&publish.topic) {
-        Some(topics::Topic::Up(n)) | Some(topics::Topic::Status(n)) => n,
-        _ => return Err((None, None, format!("unexpected topic {}", publish.topic))),
+/// The envelope of `publish`, authenticated with the key the published books hold for the node
+/// its header names.
+fn classify(
+    publish: &Publish,
+    limits: &Limits,
+    published: &Published,
+) -> Result<(NodeId, wire::Envelope), Refusal> {
+    let (topic_node, status) = match topics::parse(&publish.topic) {
+        Some(topics::Topic::Up(n)) => (n, false),
+        Some(topics::Topic::Status(n)) => (n, true),
+        _ => {
+            return Err(Refusal::Poison(
+                None,
+                None,
+                format!("unexpected topic {}", publish.topic),
+            ))
+        }
     };
     let named = NodeId::new(topic_node.clone()).ok();
+    let model = published.get();
+    let key_of = |node: &NodeId| model.books.credentials.get(node).map(|c| c.key.clone());
     let envelope =
-        wire::decode(&publish.payload, limits).map_err(|e| (named.clone(), None, e.to_string()))?;
+        wire::decode_with_keys(&publish.payload, limits, key_of).map_err(|e| match e {
+            WireError::BadTag { ref node, seq, .. } | WireError::UnknownKey { ref node, seq }
+                if node.as_str() == topic_node =>
+            {
+                Refusal::Unauthenticated(node.clone(), seq, status, e.to_string())
+            }
+            other => Refusal::Poison(named.clone(), None, other.to_string()),
+        })?;
     if envelope.node.as_str() != topic_node {
-        return Err((
+        return Err(Refusal::Poison(
             named,
             Some(envelope.seq),
             format!(
@@ -82,6 +115,20 @@ fn classify(publish: &Publish, limits: &Limits) -> Result<(NodeId, wire::Envelop
         ));
     }
     Ok((envelope.node.clone(), envelope))
+}
+
+/// Encodes `message` for `node`, tagged with the node's credential from the published books.
+fn sign(
+    published: &Published,
+    message: &Message,
+    node: &NodeId,
+    seq: u64,
+) -> Result<Vec<u8>, String> {
+    let model = published.get();
+    let Some(credential) = model.books.credentials.get(node) else {
+        return Err(format!("node {node} has no sync credential"));
+    };
+    wire::encode(message, node, seq, &credential.key).map_err(|e| e.to_string())
 }
 
 /// Runs the hub's MQTT loop until `shutdown` turns true.
@@ -108,6 +155,7 @@ pub async fn run(
     let publisher = {
         let client = client.clone();
         let counters_pub = Arc::clone(&counters);
+        let published = writer.published.clone();
         tokio::spawn(async move {
             while let Some(o) = outgoing.recv().await {
                 match o {
@@ -119,7 +167,7 @@ pub async fn run(
                                 (Message::ResendRequest { from_seq: from }, from)
                             }
                         };
-                        match wire::encode(&message, &node, seq) {
+                        match sign(&published, &message, &node, seq) {
                             Ok(bytes) => {
                                 if let Err(e) = client
                                     .publish(topics::down(&node), QoS::AtLeastOnce, false, bytes)
@@ -128,7 +176,12 @@ pub async fn run(
                                     tracing::warn!(error = %e, "ack not queued");
                                 }
                             }
-                            Err(e) => tracing::error!(error = %e, "ack does not encode"),
+                            Err(e) => {
+                                counters_pub
+                                    .unsigned_dropped
+                                    .fetch_add(1, Ordering::Relaxed);
+                                tracing::warn!(error = %e, %node, "ack not sent");
+                            }
                         }
                     }
                     Outgoing::Effect(Effect::Downlink {
@@ -137,7 +190,7 @@ pub async fn run(
                         items,
                     }) => {
                         let count = items.len();
-                        match wire::encode(&Message::Downlink { items }, &node, first_seq) {
+                        match sign(&published, &Message::Downlink { items }, &node, first_seq) {
                             Ok(bytes) => {
                                 counters_pub
                                     .downlink_sent
@@ -150,7 +203,10 @@ pub async fn run(
                                 }
                             }
                             Err(e) => {
-                                tracing::error!(error = %e, %node, "downlink does not encode")
+                                counters_pub
+                                    .unsigned_dropped
+                                    .fetch_add(1, Ordering::Relaxed);
+                                tracing::warn!(error = %e, %node, "downlink not sent; resent on the ack timeout");
                             }
                         }
                     }
@@ -202,7 +258,7 @@ pub async fn run(
             }
             Ok(MqttEvent::Incoming(Packet::Publish(publish))) => {
                 counters.received.fetch_add(1, Ordering::Relaxed);
-                let command = match classify(&publish, &limits) {
+                let command = match classify(&publish, &limits, &writer.published) {
                     Ok((node, envelope)) => match envelope.message {
                         Message::EventBatch { events } => Command::NodeBatch { node, events },
                         Message::NodeStatus {
@@ -228,7 +284,18 @@ pub async fn run(
                             }
                         }
                     },
-                    Err((node, seq, reason)) => {
+                    Err(Refusal::Unauthenticated(node, seq, status, reason)) => {
+                        counters.rejected.fetch_add(1, Ordering::Relaxed);
+                        counters.unauthenticated.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(%node, seq, reason = %reason, "dropped a message that failed authentication");
+                        Command::Unauthenticated {
+                            node,
+                            seq,
+                            status,
+                            reason,
+                        }
+                    }
+                    Err(Refusal::Poison(node, seq, reason)) => {
                         counters.rejected.fetch_add(1, Ordering::Relaxed);
                         Command::Poison {
                             node,

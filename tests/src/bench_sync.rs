@@ -68,6 +68,7 @@ impl NodeStats {
 /// A simulated node: events in memory, the real `Sender` state machine (the agent's defaults: 500
 /// events per batch, 4,000 in flight), a real MQTT client. Returns once the hub acked all `events`.
 pub async fn sim_node(node: NodeId, events: u64, mqtt: (String, u16)) -> anyhow::Result<NodeStats> {
+    let key = crate::keys::test_key(node.as_str());
     let mut stats = NodeStats::default();
     let mut options = MqttOptions::new(format!("bench-{node}"), mqtt.0, mqtt.1);
     options
@@ -97,7 +98,7 @@ pub async fn sim_node(node: NodeId, events: u64, mqtt: (String, u16)) -> anyhow:
                 sender.connected(now());
             }
             Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
-                if let Ok(env) = wire::decode(&p.payload, &Limits::DEFAULT) {
+                if let Ok(env) = wire::decode(&p.payload, &Limits::DEFAULT, &key) {
                     match env.message {
                         Message::Ack { applied_seq } => sender.on_ack(applied_seq, now())?,
                         Message::ResendRequest { from_seq } => {
@@ -123,7 +124,12 @@ pub async fn sim_node(node: NodeId, events: u64, mqtt: (String, u16)) -> anyhow:
             let batch: Vec<Event> = (range.first..=range.last)
                 .map(|s| receipt(&node, s))
                 .collect::<anyhow::Result<_>>()?;
-            let bytes = wire::encode(&Message::EventBatch { events: batch }, &node, range.first)?;
+            let bytes = wire::encode(
+                &Message::EventBatch { events: batch },
+                &node,
+                range.first,
+                &key,
+            )?;
             client.try_publish(topics::up(&node), QoS::AtLeastOnce, false, bytes)?;
         }
         let _ = sender.take_prune();
@@ -170,6 +176,9 @@ pub async fn register_nodes(hub: &HubNode, ids: &[NodeId]) -> anyhow::Result<()>
                             active: true,
                             cutoff_ms_of_day: None,
                         },
+                        stockpost_engine::command::CredentialChoice::Set(crate::keys::test_key(
+                            node.as_str(),
+                        )),
                     ),
                     actor: Actor {
                         name: "bench".into(),

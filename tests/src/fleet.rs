@@ -13,8 +13,9 @@ use stockpost_hub::config::HubConfig;
 /// An agent configuration for tests: store under `dir`, broker at `mqtt`.
 pub fn agent_config(node: &str, dir: &Path, mqtt: &str) -> anyhow::Result<AgentConfig> {
     let text = format!(
-        "node_id = \"{node}\"\ndata_dir = \"{}\"\n[mqtt]\naddress = \"{mqtt}\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[sync]\nack_timeout_ms = 3000\n",
-        dir.display()
+        "node_id = \"{node}\"\ndata_dir = \"{}\"\n[mqtt]\naddress = \"{mqtt}\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[sync]\nack_timeout_ms = 3000\n{}",
+        dir.display(),
+        crate::keys::credential_line(dir, node)?
     );
     Ok(AgentConfig::from_toml(
         &text,
@@ -32,8 +33,9 @@ pub fn agent_config_with_hub(
     hub: &str,
 ) -> anyhow::Result<AgentConfig> {
     let text = format!(
-        "node_id = \"{node}\"\ndata_dir = \"{}\"\n[hub]\n{hub}\nconnect_timeout_ms = 1000\nrequest_timeout_ms = 5000\nretry_min_ms = 50\nretry_max_ms = 300\n[mqtt]\naddress = \"{mqtt}\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[sync]\nack_timeout_ms = 3000\n",
-        dir.display()
+        "node_id = \"{node}\"\ndata_dir = \"{}\"\n[hub]\n{hub}\nconnect_timeout_ms = 1000\nrequest_timeout_ms = 5000\nretry_min_ms = 50\nretry_max_ms = 300\n[mqtt]\naddress = \"{mqtt}\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[sync]\nack_timeout_ms = 3000\n{}",
+        dir.display(),
+        crate::keys::credential_line(dir, node)?
     );
     Ok(AgentConfig::from_toml(
         &text,

@@ -139,8 +139,9 @@ impl Api {
     }
 }
 
-/// Registers `nodes` with the hub (as `PUT /api/v1/nodes/{node}` does, priority in list order):
-/// a hub applies nothing from a node it does not know.
+/// Registers `nodes` with the hub (as `PUT /api/v1/nodes/{node}` does, priority in list order),
+/// each with its test credential (`crate::keys`): a hub applies nothing from a node it does not
+/// know.
 pub async fn register(hub: &HubNode, nodes: &[&str]) -> anyhow::Result<()> {
     for (i, node) in nodes.iter().enumerate() {
         let (reply, answer) = tokio::sync::oneshot::channel();
@@ -153,6 +154,7 @@ pub async fn register(hub: &HubNode, nodes: &[&str]) -> anyhow::Result<()> {
                     active: true,
                     cutoff_ms_of_day: None,
                 },
+                stockpost_engine::command::CredentialChoice::Set(crate::keys::test_key(node)),
             ),
             actor: stockpost_common::orders::Actor {
                 name: "test".into(),

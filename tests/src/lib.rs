@@ -6,6 +6,7 @@ pub mod certs;
 pub mod demo;
 pub mod fleet;
 pub mod hubapi;
+pub mod keys;
 pub mod mosquitto;
 pub mod proxy;
 pub mod pty_scanner;

@@ -21,10 +21,13 @@ use stockpost_common::wire::DownlinkItem;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
-/// The agent.toml text for a test node with `stations` (TOML `[[stations]]` blocks).
+/// The agent.toml text for a test node with `stations` (TOML `[[stations]]` blocks), after
+/// writing its test credential beside `data_dir` (an unwritable place leaves the file out and
+/// the agent refuses the config, naming `sync.credential_file`).
 pub fn station_config_text(data_dir: &Path, http: &str, stations: &str) -> String {
+    let credential = crate::keys::credential_line(data_dir, "DC-EAST").unwrap_or_default();
     format!(
-        "node_id = \"DC-EAST\"\ndata_dir = \"{}\"\n[mqtt]\naddress = \"127.0.0.1:9\"\nreconnect_min_ms = 1000\nreconnect_max_ms = 5000\n[http]\nlisten = \"{http}\"\n{stations}",
+        "node_id = \"DC-EAST\"\ndata_dir = \"{}\"\n[mqtt]\naddress = \"127.0.0.1:9\"\nreconnect_min_ms = 1000\nreconnect_max_ms = 5000\n[http]\nlisten = \"{http}\"\n[sync]\n{credential}{stations}",
         data_dir.display()
     )
 }
@@ -67,8 +70,9 @@ impl StationAgent {
         stations: &str,
     ) -> anyhow::Result<Self> {
         let text = format!(
-            "node_id = \"{node}\"\ndata_dir = \"{}\"\n[mqtt]\naddress = \"{mqtt}\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[sync]\nack_timeout_ms = 3000\n[http]\nlisten = \"127.0.0.1:0\"\n{stations}",
-            dir.display()
+            "node_id = \"{node}\"\ndata_dir = \"{}\"\n[mqtt]\naddress = \"{mqtt}\"\nkeep_alive_secs = 5\nreconnect_min_ms = 50\nreconnect_max_ms = 1000\n[sync]\nack_timeout_ms = 3000\n{}[http]\nlisten = \"127.0.0.1:0\"\n{stations}",
+            dir.display(),
+            crate::keys::credential_line(dir, node)?
         );
         let config = AgentConfig::from_toml(&text, Path::new("test-agent.toml"), &[])?;
         Self::start_with(config).await

@@ -31,7 +31,7 @@ async fn register(api: &Api, node: &str) {
         "PUT",
         &format!("/api/v1/nodes/{node}"),
         ADMIN,
-        Some(json!({"name": node, "priority": 1})),
+        Some(json!({"name": node, "priority": 1, "credential": stockpost_tests::keys::test_key_hex(node)})),
     )
     .await
     .unwrap();

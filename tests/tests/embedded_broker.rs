@@ -189,10 +189,11 @@ async fn kill_of_the_hub_process_restarts_its_embedded_broker_and_the_agent_deli
     )
     .await
     .unwrap();
-    let agent =
-        AgentNode::start(agent_config("DC-EAST", &dir.path().join("agent"), &mqtt).unwrap())
-            .await
-            .unwrap();
+    // The shipped config's [credentials] dir: the hub wrote the credential it issued under its
+    // data directory, and the agent reads it from there (the one-machine setup).
+    let mut config = agent_config("DC-EAST", &dir.path().join("agent"), &mqtt).unwrap();
+    config.sync.credential_file = Some(data.join("credentials/DC-EAST.key"));
+    let agent = AgentNode::start(config).await.unwrap();
     for _ in 0..50 {
         record_receipt(&agent.writer, "RCV-1", "MUG", "1")
             .await

@@ -38,7 +38,7 @@ async fn master_data(api: &Api) {
         "PUT",
         &format!("/api/v1/nodes/{EAST}"),
         ADMIN,
-        Some(json!({"name": EAST, "priority": 1})),
+        Some(json!({"name": EAST, "priority": 1, "credential": stockpost_tests::keys::test_key_hex(EAST)})),
     )
     .await
     .unwrap();

@@ -56,7 +56,7 @@ async fn master_data(api: &Api, nodes: &[(&str, u32)], sku: &str) {
             "PUT",
             &format!("/api/v1/nodes/{node}"),
             ADMIN,
-            Some(json!({"name": node, "priority": priority})),
+            Some(json!({"name": node, "priority": priority, "credential": stockpost_tests::keys::test_key_hex(node)})),
         )
         .await
         .unwrap();

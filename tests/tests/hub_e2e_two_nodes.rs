@@ -54,7 +54,7 @@ async fn master_data(api: &Api) {
             "PUT",
             &format!("/api/v1/nodes/{node}"),
             ADMIN,
-            Some(json!({"name": node, "priority": priority})),
+            Some(json!({"name": node, "priority": priority, "credential": stockpost_tests::keys::test_key_hex(node)})),
         )
         .await
         .unwrap();

@@ -46,7 +46,7 @@ async fn master_data(api: &Api) {
         "PUT",
         &format!("/api/v1/nodes/{EAST}"),
         ADMIN,
-        Some(json!({"name": EAST, "priority": 1})),
+        Some(json!({"name": EAST, "priority": 1, "credential": stockpost_tests::keys::test_key_hex(EAST)})),
     )
     .await
     .unwrap();
@@ -75,10 +75,11 @@ fn agent_config(dir: &Path, mqtt: &str, hub_url: &str) -> AgentConfig {
     let data = dir.join("data");
     let text = format!(
         "node_id = \"{EAST}\"\ndata_dir = \"{}\"\n[mqtt]\naddress = \"{mqtt}\"\nkeep_alive_secs = 5\n\
-         reconnect_min_ms = 50\nreconnect_max_ms = 1000\n[sync]\nack_timeout_ms = 3000\n\
+         reconnect_min_ms = 50\nreconnect_max_ms = 1000\n[sync]\nack_timeout_ms = 3000\n{}\
          [http]\nlisten = \"127.0.0.1:0\"\n[hub]\nurl = \"{hub_url}\"\ntoken_file = \"{}\"\n\
          bootstrap = \"required\"\n{STATIONS}",
         data.display(),
+        stockpost_tests::keys::credential_line(&data, EAST).unwrap(),
         token.display()
     );
     AgentConfig::from_toml(&text, Path::new("test-agent.toml"), &[]).unwrap()

@@ -64,7 +64,7 @@ async fn an_order_split_across_two_nodes_reaches_both_agents_as_pick_tasks_over_
             "PUT",
             &format!("/api/v1/nodes/{node}"),
             ADMIN,
-            Some(json!({"name": node, "priority": priority})),
+            Some(json!({"name": node, "priority": priority, "credential": stockpost_tests::keys::test_key_hex(node)})),
         )
         .await
         .unwrap();
@@ -200,7 +200,7 @@ async fn downlink_items_queued_while_no_broker_is_reachable_survive_a_hub_restar
         "PUT",
         "/api/v1/nodes/DC-EAST",
         ADMIN,
-        Some(json!({"name": "East", "priority": 1})),
+        Some(json!({"name": "East", "priority": 1, "credential": stockpost_tests::keys::test_key_hex("DC-EAST")})),
     )
     .await
     .unwrap();

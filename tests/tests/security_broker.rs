@@ -171,6 +171,7 @@ fn batch(node: &NodeId, seq: u64, sku: &str, qty: &str) -> Vec<u8> {
         },
         node,
         seq,
+        &stockpost_tests::keys::test_key(node.as_str()),
     )
     .unwrap()
 }

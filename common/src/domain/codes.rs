@@ -108,6 +108,11 @@ pub enum ExceptionCode {
     /// A message arrived for a node that was never registered with `PUT /nodes/{node}`: it
     /// was not applied.
     UnknownNode,
+    /// A message on a node's topic failed authentication (its tag is not the node's
+    /// credential's, or the node has no credential): it was dropped without effect. Someone
+    /// who can publish on the broker is forging messages, or the node runs with an old
+    /// credential.
+    UnauthenticatedMessage,
 }
 
 /// The lifecycle status of an order.

@@ -3,16 +3,20 @@
 //! | offset      | size | field        | encoding                                        |
 //! |-------------|------|--------------|-------------------------------------------------|
 //! | 0           | 3    | magic        | `b"SPW"`                                        |
-//! | 3           | 1    | version      | u8, currently 1                                 |
+//! | 3           | 1    | version      | u8, currently 2                                 |
 //! | 4           | 1    | kind         | u8 kind code ([`Kind::code`])                   |
 //! | 5           | 1    | node id len  | u8, `n` (1..=32)                                |
 //! | 6           | n    | node id      | ASCII, a valid `NodeId`                         |
 //! | 6 + n       | 8    | seq          | u64 big-endian; meaning per kind                |
 //! | 14 + n      | 4    | body len     | u32 big-endian, `b`                             |
 //! | 18 + n      | b    | body         | postcard ([`Message`] fields of the kind)       |
+//! | 18 + n + b  | 32   | tag          | HMAC-SHA256 of bytes `0 .. 18 + n + b`, keyed   |
+//! |             |      |              | with the node's [`SyncKey`]                     |
 //!
-//! The envelope ends exactly at the end of the body: nothing may follow it.
+//! The envelope ends exactly at the end of the tag: nothing may follow it. Version 1 was the
+//! same without the tag; it is refused.
 
+use super::auth::{SyncKey, TAG_LEN};
 use super::body::{decode_body, encode_body};
 use super::consistency::check;
 use super::error::WireError;
@@ -24,10 +28,10 @@ use crate::domain::{IdError, NodeId};
 pub const MAGIC: [u8; 3] = *b"SPW";
 
 /// The format version this build writes.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// The format versions this build reads.
-pub const SUPPORTED_VERSIONS: &[u8] = &[1];
+pub const SUPPORTED_VERSIONS: &[u8] = &[2];
 
 /// Header bytes besides the node id: magic 3, version 1, kind 1, node id length 1, seq 8,
 /// body length 4.
@@ -50,23 +54,31 @@ impl Envelope {
         self.message.kind()
     }
 
-    /// Encodes this envelope with the default limits.
-    pub fn encode(&self) -> Result<Vec<u8>, WireError> {
-        encode(&self.message, &self.node, self.seq)
+    /// Encodes this envelope with the default limits, tagged with `key`.
+    pub fn encode(&self, key: &SyncKey) -> Result<Vec<u8>, WireError> {
+        encode(&self.message, &self.node, self.seq, key)
     }
 }
 
-/// Encodes `message` for `node` with header sequence `seq`, within the default [`Limits`].
-pub fn encode(message: &Message, node: &NodeId, seq: u64) -> Result<Vec<u8>, WireError> {
-    encode_with_limits(message, node, seq, &Limits::DEFAULT)
+/// Encodes `message` for `node` with header sequence `seq`, within the default [`Limits`],
+/// tagged with the node's `key`.
+pub fn encode(
+    message: &Message,
+    node: &NodeId,
+    seq: u64,
+    key: &SyncKey,
+) -> Result<Vec<u8>, WireError> {
+    encode_with_limits(message, node, seq, key, &Limits::DEFAULT)
 }
 
-/// Encodes `message` for `node` with header sequence `seq`, within `limits`. Refuses whatever
-/// [`decode`] with the same limits would reject, so what encodes also decodes.
+/// Encodes `message` for `node` with header sequence `seq`, within `limits`, tagged with the
+/// node's `key`. Refuses whatever [`decode`] with the same limits would reject, so what
+/// encodes also decodes.
 pub fn encode_with_limits(
     message: &Message,
     node: &NodeId,
     seq: u64,
+    key: &SyncKey,
     limits: &Limits,
 ) -> Result<Vec<u8>, WireError> {
     let kind = message.kind();
@@ -83,7 +95,8 @@ pub fn encode_with_limits(
     })?;
     let size = HEADER_FIXED_LEN
         .saturating_add(node_bytes.len())
-        .saturating_add(body.len());
+        .saturating_add(body.len())
+        .saturating_add(TAG_LEN);
     let body_len = u32::try_from(body.len()).map_err(|_| WireError::Oversize {
         size,
         max: limits.max_envelope_bytes,
@@ -103,15 +116,30 @@ pub fn encode_with_limits(
     out.extend_from_slice(&seq.to_be_bytes());
     out.extend_from_slice(&body_len.to_be_bytes());
     out.extend_from_slice(&body);
+    let tag = key.tag(&out);
+    out.extend_from_slice(&tag);
     Ok(out)
 }
 
-/// Decodes one envelope that must span exactly all of `bytes`, enforcing `limits`.
+/// Decodes one envelope that must span exactly all of `bytes`, enforcing `limits`, and that
+/// must carry a valid tag under `key` (a node decoding what its hub sent).
+pub fn decode(bytes: &[u8], limits: &Limits, key: &SyncKey) -> Result<Envelope, WireError> {
+    decode_with_keys(bytes, limits, |_| Some(key.clone()))
+}
+
+/// Decodes one envelope that must span exactly all of `bytes`, enforcing `limits`, and that
+/// must carry a valid tag under the key `key_of` gives for the node in its header (the hub
+/// decoding what any node sent; `None`: the node has no credential).
 ///
 /// Checks, in order: size, magic, version, kind, node id, sequence and body length fields,
-/// body length against the bytes that follow, the body (postcard, list bounds, no leftover
-/// bytes), the body against the header, and canonical form.
-pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Envelope, WireError> {
+/// body and tag lengths against the bytes that follow, the node's key, the tag (before a byte
+/// of the body is decoded), the body (postcard, list bounds, no leftover bytes), the body
+/// against the header, and canonical form.
+pub fn decode_with_keys(
+    bytes: &[u8],
+    limits: &Limits,
+    key_of: impl FnOnce(&NodeId) -> Option<SyncKey>,
+) -> Result<Envelope, WireError> {
     if bytes.len() > limits.max_envelope_bytes {
         return Err(WireError::Oversize {
             size: bytes.len(),
@@ -142,19 +170,29 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Envelope, WireError> {
     let header_len = HEADER_FIXED_LEN.saturating_add(usize::from(node_len));
     let declared_size = usize::try_from(declared)
         .unwrap_or(usize::MAX)
-        .saturating_add(header_len);
+        .saturating_add(header_len)
+        .saturating_add(TAG_LEN);
     if declared_size > limits.max_envelope_bytes {
         return Err(WireError::Oversize {
             size: declared_size,
             max: limits.max_envelope_bytes,
         });
     }
-    let body = reader.bytes;
-    if usize::try_from(declared).ok() != Some(body.len()) {
-        return Err(WireError::BodyLength {
-            declared,
-            actual: body.len(),
-        });
+    let rest = reader.bytes;
+    let actual = rest.len().saturating_sub(TAG_LEN);
+    if rest.len() < TAG_LEN || usize::try_from(declared).ok() != Some(actual) {
+        return Err(WireError::BodyLength { declared, actual });
+    }
+    let (body, tag) = rest.split_at(actual);
+    let key = key_of(&node).ok_or_else(|| WireError::UnknownKey {
+        node: node.clone(),
+        seq,
+    })?;
+    let signed = bytes
+        .get(..bytes.len().saturating_sub(TAG_LEN))
+        .unwrap_or_default();
+    if !key.verify(signed, tag) {
+        return Err(WireError::BadTag { node, kind, seq });
     }
     let message = decode_body(kind, body, limits)?;
     check(&message, &node, seq).map_err(|source| WireError::Inconsistent { kind, source })?;

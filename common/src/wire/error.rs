@@ -2,7 +2,7 @@
 
 use super::consistency::Inconsistency;
 use super::message::Kind;
-use crate::domain::IdError;
+use crate::domain::{IdError, NodeId};
 
 /// Why an envelope was rejected. Every variant says what was wrong; [`WireError::label`] gives a
 /// stable short name for counting rejects in metrics.
@@ -73,6 +73,26 @@ pub enum WireError {
         /// The limit.
         max: usize,
     },
+    /// There is no sync credential for the node in the header (decoding side only: the hub has
+    /// none registered for it).
+    #[error("no sync credential is registered for node {node}")]
+    UnknownKey {
+        /// The node in the header.
+        node: NodeId,
+        /// The header's sequence (unauthenticated: for reports only).
+        seq: u64,
+    },
+    /// The tag at the end is not the one the node's credential gives: the message was not made
+    /// by a holder of the credential, or was changed on the way.
+    #[error("{kind} for node {node}: the authentication tag does not match (forged, altered, or made with another credential)")]
+    BadTag {
+        /// The node in the header.
+        node: NodeId,
+        /// The message kind in the header.
+        kind: Kind,
+        /// The header's sequence (unauthenticated: for reports only).
+        seq: u64,
+    },
     /// The body is not a valid postcard encoding of the kind's body (including invalid ids,
     /// decimals or dates inside it).
     #[error("{kind}: the body does not decode: {source}")]
@@ -125,6 +145,8 @@ impl WireError {
             WireError::UnknownKind { .. } => "unknown_kind",
             WireError::InvalidNodeId(_) => "invalid_node_id",
             WireError::BodyLength { .. } => "body_length",
+            WireError::UnknownKey { .. } => "unknown_key",
+            WireError::BadTag { .. } => "bad_tag",
             WireError::TooMany { .. } => "too_many",
             WireError::Body { .. } => "body",
             WireError::LeftoverBytes { .. } => "leftover_bytes",

@@ -16,7 +16,7 @@ use stockpost_common::domain::{
     OrderRef, PackLevel, PackLine, Place, Qty, ReasonCode, Serial, Sku, StationId, StockRef,
     StockStatus, TaskId, Tracking,
 };
-use stockpost_common::wire::{DownlinkItem, Envelope, Message};
+use stockpost_common::wire::{DownlinkItem, Envelope, Message, SyncKey, TAG_LEN};
 
 /// Result type for sample builders.
 pub type R<T> = Result<T, Box<dyn Error>>;
@@ -25,7 +25,26 @@ pub type R<T> = Result<T, Box<dyn Error>>;
 // Hand-written frames
 // ---------------------------------------------------------------------------------------------
 
-/// Builds an envelope by hand, without any of `encode`'s checks.
+/// The sync credential every wire test uses: bytes 1, 2, …, 32 (hex `0102…20`).
+pub fn key() -> SyncKey {
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::try_from(i + 1).unwrap_or(1);
+    }
+    SyncKey::from_bytes(bytes)
+}
+
+/// Replaces the tag at the end of `bytes` with the right one under [`key`] (after a test
+/// changed a byte before it on purpose).
+pub fn retag(bytes: &mut Vec<u8>) {
+    let signed = bytes.len().saturating_sub(TAG_LEN);
+    bytes.truncate(signed);
+    let tag = key().tag(bytes);
+    bytes.extend_from_slice(&tag);
+}
+
+/// Builds an envelope by hand, without any of `encode`'s checks, tagged under [`key`] (format
+/// version 2 and later; a version-1 frame has no tag).
 pub fn frame(version: u8, kind: u8, node: &[u8], seq: u64, body: &[u8]) -> Vec<u8> {
     let mut out = b"SPW".to_vec();
     out.push(version);
@@ -35,6 +54,10 @@ pub fn frame(version: u8, kind: u8, node: &[u8], seq: u64, body: &[u8]) -> Vec<u
     out.extend_from_slice(&seq.to_be_bytes());
     out.extend_from_slice(&u32::try_from(body.len()).unwrap_or(u32::MAX).to_be_bytes());
     out.extend_from_slice(body);
+    if version >= 2 {
+        let tag = key().tag(&out);
+        out.extend_from_slice(&tag);
+    }
     out
 }
 

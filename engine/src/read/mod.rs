@@ -6,8 +6,8 @@
 pub mod stock;
 
 use crate::records::{
-    DocRecord, DownlinkMarks, HubTask, ItemRecord, NodeMaster, QuarantineRecord, StoredAdjustment,
-    StoredException,
+    DocRecord, DownlinkMarks, HubTask, ItemRecord, NodeCredential, NodeMaster, QuarantineRecord,
+    StoredAdjustment, StoredException,
 };
 use crate::repo::books::{exception_key, ExceptionIx, TaskIx};
 use imbl::OrdMap;
@@ -24,6 +24,9 @@ pub struct BooksView {
     pub items: OrdMap<Sku, Arc<ItemRecord>>,
     /// Registered nodes.
     pub nodes: OrdMap<NodeId, Arc<NodeMaster>>,
+    /// The nodes' sync credentials (the MQTT side checks and tags with them; no HTTP read
+    /// shows them).
+    pub credentials: OrdMap<NodeId, Arc<NodeCredential>>,
     /// Orders.
     pub orders: OrdMap<OrderRef, Arc<Order>>,
     /// Exceptions by id.
@@ -121,6 +124,8 @@ pub struct EngineStats {
     pub quarantine_dropped: u64,
     /// Batches from nodes that are not registered.
     pub unknown_node_batches: u64,
+    /// Messages on registered nodes' topics that failed authentication (dropped).
+    pub unauthenticated_messages: u64,
 }
 
 /// The engine's live view of the nodes.

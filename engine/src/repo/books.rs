@@ -8,8 +8,8 @@ use super::journaled::Journaled;
 use super::{Counter, Mark, RepoResult, Table, UnitOfWork};
 use crate::read::{BooksView, StockView};
 use crate::records::{
-    DeadLetter, Delivery, Digest, DocRecord, DownlinkMarks, HubTask, ItemRecord, NodeMaster,
-    QuarantineRecord, StoredAdjustment, StoredEvent, StoredException,
+    DeadLetter, Delivery, Digest, DocRecord, DownlinkMarks, HubTask, ItemRecord, NodeCredential,
+    NodeMaster, QuarantineRecord, StoredAdjustment, StoredEvent, StoredException,
 };
 use std::ops::Bound;
 use std::sync::Arc;
@@ -30,15 +30,16 @@ pub enum ExceptionIx {
     /// The exception (resolution aside) and its id: raising the same exception twice finds it.
     Key(Box<Exception>, u64),
     /// An open exception raised once per node (`sequence_reused`, `unknown_node`,
-    /// `poison_message`).
+    /// `poison_message`, `unauthenticated_message`).
     Incident(ExceptionCode, NodeId, u64),
 }
 
 /// Codes raised at most once per node while open.
-pub const INCIDENT_CODES: [ExceptionCode; 3] = [
+pub const INCIDENT_CODES: [ExceptionCode; 4] = [
     ExceptionCode::SequenceReused,
     ExceptionCode::UnknownNode,
     ExceptionCode::PoisonMessage,
+    ExceptionCode::UnauthenticatedMessage,
 ];
 
 /// The key an exception is found by: itself, unresolved.
@@ -110,6 +111,8 @@ pub struct LoadedBooks {
     pub items: Vec<(Sku, ItemRecord)>,
     /// Nodes.
     pub nodes: Vec<(NodeId, NodeMaster)>,
+    /// The nodes' sync credentials.
+    pub credentials: Vec<(NodeId, NodeCredential)>,
     /// Orders.
     pub orders: Vec<(OrderRef, Order)>,
     /// Exceptions.
@@ -145,6 +148,8 @@ pub struct Round<'a> {
     pub items: Changes<Sku, ItemRecord>,
     /// Nodes changed.
     pub nodes: Changes<NodeId, NodeMaster>,
+    /// Credentials changed.
+    pub credentials: Changes<NodeId, NodeCredential>,
     /// Orders changed.
     pub orders: Changes<OrderRef, Order>,
     /// Exceptions changed.
@@ -183,6 +188,7 @@ pub struct Books {
     pub(crate) ledger: Ledger,
     pub(crate) items: Journaled<Sku, ItemRecord>,
     pub(crate) nodes: Journaled<NodeId, NodeMaster>,
+    pub(crate) credentials: Journaled<NodeId, NodeCredential>,
     pub(crate) orders: Indexed<OrderRef, Order, OrderRef>,
     pub(crate) exceptions: Indexed<u64, StoredException, ExceptionIx>,
     pub(crate) adjustments: Journaled<u64, StoredAdjustment>,
@@ -213,6 +219,7 @@ impl Books {
             ledger,
             items: Journaled::from_rows(loaded.items),
             nodes: Journaled::from_rows(loaded.nodes),
+            credentials: Journaled::from_rows(loaded.credentials),
             orders: Indexed::from_rows(loaded.orders, open_order_ix),
             exceptions: Indexed::from_rows(loaded.exceptions, exception_ix),
             adjustments: Journaled::from_rows(loaded.adjustments),
@@ -238,6 +245,7 @@ impl Books {
         BooksView {
             items: self.items.snapshot(),
             nodes: self.nodes.snapshot(),
+            credentials: self.credentials.snapshot(),
             orders: self.orders.rows().snapshot(),
             exceptions: self.exceptions.rows().snapshot(),
             exception_index: self.exceptions.index_snapshot(),
@@ -265,6 +273,7 @@ impl Books {
             ledger: self.ledger.pending_changes(),
             items: changes(&self.items),
             nodes: changes(&self.nodes),
+            credentials: changes(&self.credentials),
             orders: changes(self.orders.rows()),
             exceptions: changes(self.exceptions.rows()),
             adjustments: changes(&self.adjustments),
@@ -296,6 +305,7 @@ impl Books {
         self.ledger.settle_journal();
         self.items.forget_changes();
         self.nodes.forget_changes();
+        self.credentials.forget_changes();
         self.orders.rows_mut().forget_changes();
         self.orders.settle_index();
         self.exceptions.rows_mut().forget_changes();
@@ -366,6 +376,9 @@ impl UnitOfWork for Books {
     }
     fn nodes(&mut self) -> &mut dyn Table<NodeId, NodeMaster> {
         &mut self.nodes
+    }
+    fn credentials(&mut self) -> &mut dyn Table<NodeId, NodeCredential> {
+        &mut self.credentials
     }
     fn orders(&mut self) -> &mut dyn Table<OrderRef, Order> {
         &mut self.orders
@@ -577,7 +590,7 @@ impl UnitOfWork for Books {
             self.audit.len(),
             self.deliveries.len(),
             self.finished.len(),
-            0,
+            self.credentials.mark(),
             0,
         ])
     }
@@ -602,5 +615,6 @@ impl UnitOfWork for Books {
         self.audit.truncate(m(19));
         self.deliveries.truncate(m(20));
         self.finished.truncate(m(21));
+        self.credentials.rollback_to(m(22));
     }
 }

@@ -19,8 +19,8 @@
 
 use super::{Counter, Repository, UnitOfWork};
 use crate::records::{
-    DeadLetter, Delivery, HubTask, ItemRecord, NodeMaster, QuarantineKind, QuarantineRecord,
-    StoredEvent, StoredException, TaskOrigin, WebhookEvent,
+    DeadLetter, Delivery, HubTask, ItemRecord, NodeCredential, NodeMaster, QuarantineKind,
+    QuarantineRecord, StoredEvent, StoredException, TaskOrigin, WebhookEvent,
 };
 use stockpost_common::domain::{
     Dec, Event, EventBody, EventId, ExceptionCode, Item, LocationCode, LocationInfo, LocationKind,
@@ -86,6 +86,13 @@ fn item(s: &str, unit_value: i64) -> ItemRecord {
             weight_tolerance_pct: None,
         },
         unit_value: Dec::from_int(unit_value).expect("conformance: unit value"),
+    }
+}
+
+fn credential() -> NodeCredential {
+    NodeCredential {
+        key: stockpost_common::wire::SyncKey::from_bytes([0x3C; 32]),
+        issued_at_ms: 17,
     }
 }
 
@@ -175,6 +182,9 @@ pub fn committed_rows_are_read_back_after_a_reopen<B: Backend>(backend: &mut B) 
         uow.nodes()
             .put(n.clone(), master("rows"))
             .expect("put node");
+        uow.credentials()
+            .put(n.clone(), credential())
+            .expect("put credential");
         let ex_id = uow.next_id(Counter::Exception).expect("next exception id");
         uow.exceptions()
             .put(ex_id, ex.clone())
@@ -224,6 +234,14 @@ pub fn committed_rows_are_read_back_after_a_reopen<B: Backend>(backend: &mut B) 
             .map(|m| (*m).clone()),
         Some(master("rows")),
         "conformance: a committed node is read back after a reopen"
+    );
+    assert_eq!(
+        uow.credentials()
+            .get(&n)
+            .expect("read credential")
+            .map(|c| (*c).clone()),
+        Some(credential()),
+        "conformance: a committed node credential is read back after a reopen"
     );
     let found = uow
         .exception_by_key(&ex.exception)

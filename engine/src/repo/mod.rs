@@ -19,8 +19,8 @@ pub mod memory;
 
 use crate::read::BooksView;
 use crate::records::{
-    DeadLetter, Delivery, Digest, DocRecord, DownlinkMarks, HubTask, ItemRecord, NodeMaster,
-    QuarantineRecord, StoredAdjustment, StoredEvent, StoredException,
+    DeadLetter, Delivery, Digest, DocRecord, DownlinkMarks, HubTask, ItemRecord, NodeCredential,
+    NodeMaster, QuarantineRecord, StoredAdjustment, StoredEvent, StoredException,
 };
 use std::sync::Arc;
 use stockpost_common::domain::{DocRef, Event, ExceptionCode, NodeId, OrderRef, Sku, TaskId};
@@ -114,6 +114,8 @@ pub trait UnitOfWork {
     fn items(&mut self) -> &mut dyn Table<Sku, ItemRecord>;
     /// Registered nodes.
     fn nodes(&mut self) -> &mut dyn Table<NodeId, NodeMaster>;
+    /// The nodes' sync credentials.
+    fn credentials(&mut self) -> &mut dyn Table<NodeId, NodeCredential>;
     /// Orders.
     fn orders(&mut self) -> &mut dyn Table<OrderRef, Order>;
     /// Exceptions by id.

@@ -26,8 +26,12 @@ fn a_new_item_is_stored_and_sent_to_every_registered_node() {
 #[test]
 fn a_new_node_gets_every_item_and_its_locations_on_its_downlink() {
     let mut hub = Hub::standard();
-    let out = hub.api(ApiCommand::PutNode(node(N2), master("west")));
-    assert!(matches!(out.reply(), Ok(Reply::Node(n, m)) if n == &node(N2) && m.name == "west"));
+    let out = hub.api(ApiCommand::PutNode(
+        node(N2),
+        master("west"),
+        keep_or_issue(),
+    ));
+    assert!(matches!(out.reply(), Ok(Reply::Node(n, m, _)) if n == &node(N2) && m.name == "west"));
     assert!(out
         .downlink(N2)
         .iter()
@@ -40,7 +44,7 @@ fn updating_a_registered_node_does_not_send_the_items_again() {
     let mut hub = Hub::standard();
     let mut m = master(N1);
     m.priority = 9;
-    let out = hub.api(ApiCommand::PutNode(node(N1), m));
+    let out = hub.api(ApiCommand::PutNode(node(N1), m, keep_or_issue()));
     assert!(out.downlink(N1).is_empty());
     assert_eq!(hub.view().nodes.get(&node(N1)).map(|m| m.priority), Some(9));
 }

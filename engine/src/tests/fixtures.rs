@@ -104,6 +104,16 @@ pub(crate) fn item(s: &str, unit_value: &str) -> ItemRecord {
     }
 }
 
+/// A sync credential made of `byte` repeated.
+pub(crate) fn key(byte: u8) -> stockpost_common::wire::SyncKey {
+    stockpost_common::wire::SyncKey::from_bytes([byte; 32])
+}
+
+/// Registration that keeps a node's credential, issuing `key(7)` to a node without one.
+pub(crate) fn keep_or_issue() -> crate::command::CredentialChoice {
+    crate::command::CredentialChoice::KeepOrIssue(key(7))
+}
+
 /// Node master data.
 pub(crate) fn master(name: &str) -> NodeMaster {
     NodeMaster {

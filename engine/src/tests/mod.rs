@@ -8,6 +8,7 @@
 mod adjustments;
 mod catalog;
 mod conformance;
+mod credentials;
 mod documents;
 mod downlink;
 mod exceptions;
@@ -140,7 +141,7 @@ impl Hub {
 
     /// Registers node `n` with a pickable location PICK and a dock DOCK.
     pub fn register(&mut self, n: &str) {
-        self.ok(ApiCommand::PutNode(node(n), master(n)));
+        self.ok(ApiCommand::PutNode(node(n), master(n), keep_or_issue()));
         self.ok(ApiCommand::PutLocation(
             node(n),
             loc(PICK),

@@ -103,6 +103,18 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> Response {
     );
     counter(
         o,
+        "stockpost_hub_unauthenticated_messages_total",
+        "MQTT messages on a node's topic that failed authentication (dropped without effect).",
+        app.mqtt.unauthenticated.load(Ordering::Relaxed),
+    );
+    counter(
+        o,
+        "stockpost_hub_unsigned_dropped_total",
+        "Acks, resend requests and downlink not sent because the node has no sync credential.",
+        app.mqtt.unsigned_dropped.load(Ordering::Relaxed),
+    );
+    counter(
+        o,
         "stockpost_hub_downlink_items_sent_total",
         "Downlink items published, resends included.",
         app.mqtt.downlink_sent.load(Ordering::Relaxed),

@@ -35,7 +35,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
+use stockpost_common::domain::NodeId;
 use stockpost_common::orders::Actor;
+use stockpost_common::wire::SyncKey;
 use stockpost_engine::read::ReadModel;
 use stockpost_engine::{ApiCommand, Command, Reply};
 use tokio::sync::oneshot;
@@ -56,6 +58,7 @@ pub struct AppState {
     guard: Arc<guard::Guard>,
     front: Arc<stockpost_http::Front>,
     max_body: usize,
+    credentials_dir: Option<std::path::PathBuf>,
 }
 
 /// A handler's result.
@@ -77,6 +80,7 @@ impl AppState {
             mqtt,
             webhooks,
             guard: Arc::new(guard::Guard::new(config.http.auth_failures_per_minute)),
+            credentials_dir: config.credentials.resolved_dir(&config.data_dir),
             front: Arc::new(stockpost_http::Front::new(stockpost_http::FrontLimits {
                 max_uri_bytes: config.http.max_uri_bytes,
                 request_timeout: Duration::from_millis(config.http.request_timeout_ms),
@@ -93,6 +97,34 @@ impl AppState {
     /// The read model as of the last commit.
     pub fn model(&self) -> Arc<ReadModel> {
         self.writer.published.get()
+    }
+
+    /// Writes a credential the reply issued to `credentials.dir`, when set.
+    fn drop_credential(&self, reply: &Reply) {
+        let (Some(dir), Some((node, key))) = (&self.credentials_dir, issued_credential(reply))
+        else {
+            return;
+        };
+        let path = dir.join(format!("{node}.key"));
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        if let Err(e) = builder.create(dir) {
+            tracing::error!(%node, error = %e, dir = %dir.display(), "cannot create credentials.dir; the credential is in the answer");
+            return;
+        }
+        match crate::cli::write_credential(&path, key) {
+            Ok(()) => {
+                tracing::info!(%node, path = %path.display(), "wrote the node's sync credential")
+            }
+            Err(e) => {
+                tracing::error!(%node, error = %e, "the node's sync credential was issued but not written; it is in the answer")
+            }
+        }
     }
 
     /// Runs an API command through the writer and renders its reply.
@@ -117,6 +149,7 @@ impl AppState {
                 ))
             }
         };
+        self.drop_credential(&reply);
         let status = if reply.created() {
             StatusCode::CREATED
         } else {
@@ -126,14 +159,28 @@ impl AppState {
     }
 }
 
+/// The node and credential a reply issued, if any.
+fn issued_credential(reply: &Reply) -> Option<(&NodeId, &SyncKey)> {
+    match reply {
+        Reply::Node(node, _, Some(key)) | Reply::Credential(node, key) => Some((node, key)),
+        _ => None,
+    }
+}
+
 /// The JSON of a command's reply.
 fn render(model: &ReadModel, reply: &Reply) -> Value {
     match reply {
         Reply::Done => json!({}),
         Reply::Item(r) => dto::catalog::item(r),
-        Reply::Node(node, m) => {
-            json!({"node": node, "name": m.name, "priority": m.priority, "active": m.active})
+        Reply::Node(node, m, issued) => {
+            let mut v =
+                json!({"node": node, "name": m.name, "priority": m.priority, "active": m.active});
+            if let (Some(key), Some(map)) = (issued, v.as_object_mut()) {
+                map.insert("credential".into(), json!(key.to_hex()));
+            }
+            v
         }
+        Reply::Credential(node, key) => json!({"node": node, "credential": key.to_hex()}),
         Reply::Location(node, code, info) => json!({"node": node, "code": code, "kind": info.kind,
             "pickable": info.pickable, "capacity": info.capacity}),
         Reply::Document { record, is_return } => dto::documents::document(record, *is_return),
@@ -236,6 +283,11 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ),
         r("/nodes", &["GET"], get(nodes::get_nodes)),
         r("/nodes/{node}", &["PUT"], put(nodes::put_node)),
+        r(
+            "/nodes/{node}/credential",
+            &["POST"],
+            post(nodes::issue_credential),
+        ),
         r(
             "/nodes/{node}/locations/{code}",
             &["PUT"],

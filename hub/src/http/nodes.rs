@@ -1,5 +1,5 @@
-//! `GET /nodes`, `PUT /nodes/{node}`, `PUT /nodes/{node}/locations/{code}`,
-//! `GET /nodes/{node}/snapshot`.
+//! `GET /nodes`, `PUT /nodes/{node}`, `POST /nodes/{node}/credential`,
+//! `PUT /nodes/{node}/locations/{code}`, `GET /nodes/{node}/snapshot`.
 
 use super::{id, parse, ApiResult, AppState};
 use crate::dto;
@@ -13,6 +13,8 @@ use axum::Json;
 use serde::Deserialize;
 use stockpost_common::domain::{LocationCode, LocationInfo, LocationKind, NodeId, NonNegQty};
 use stockpost_common::orders::Role;
+use stockpost_common::wire::SyncKey;
+use stockpost_engine::command::CredentialChoice;
 use stockpost_engine::records::NodeMaster;
 use stockpost_engine::ApiCommand;
 
@@ -31,6 +33,17 @@ struct NodeBody {
     /// `HH:MM` UTC.
     #[serde(default)]
     cutoff: Option<String>,
+    /// The node's sync credential, 64 hex digits, when the caller provisions it; else a node
+    /// without one is issued one and the answer shows it once.
+    #[serde(default)]
+    credential: Option<String>,
+}
+
+/// A sync credential drawn from the operating system's secure random source (through rand's
+/// thread-local CSPRNG, seeded from the OS).
+pub(crate) fn fresh_key() -> SyncKey {
+    use rand::Rng;
+    SyncKey::from_bytes(rand::rng().random())
 }
 
 fn parse_cutoff(text: &str) -> Option<i64> {
@@ -59,13 +72,33 @@ pub(crate) async fn put_node(
         ),
         None => None,
     };
+    let credential = match &b.credential {
+        Some(hex) => CredentialChoice::Set(
+            SyncKey::from_hex(hex).map_err(|e| ApiError::invalid(format!("credential: {e}")))?,
+        ),
+        None => CredentialChoice::KeepOrIssue(fresh_key()),
+    };
     let master = NodeMaster {
         name: b.name,
         priority: b.priority,
         active: b.active,
         cutoff_ms_of_day,
     };
-    app.call(ApiCommand::PutNode(node, master), actor).await
+    app.call(ApiCommand::PutNode(node, master, credential), actor)
+        .await
+}
+
+/// `POST /nodes/{node}/credential`: issues a new sync credential for the node and shows it
+/// once; the old one stops working at once (docs/security.md, rotation).
+pub(crate) async fn issue_credential(
+    State(app): State<AppState>,
+    Path(node): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let actor = app.tokens.authorize(&headers, Role::Admin)?;
+    let node = id("node", NodeId::new(node))?;
+    app.call(ApiCommand::IssueCredential(node, fresh_key()), actor)
+        .await
 }
 
 #[derive(Debug, Deserialize)]

@@ -15,6 +15,7 @@
 //! | `held` | postcard `(node, sku, adjustment id)` | `Dec` held back for approval |
 //! | `items` | sku | `ItemRecord` |
 //! | `nodes` | node | `NodeMaster` |
+//! | `credentials` | node | `NodeCredential` (the node's sync key and when it was issued) |
 //! | `orders` | order ref | `Order` |
 //! | `exceptions` | u64 id | `StoredException` |
 //! | `adjustments` | u64 id | `StoredAdjustment` |
@@ -52,6 +53,7 @@ pub const TREES: &[&str] = &[
     HELD,
     ITEMS,
     NODES,
+    CREDENTIALS,
     ORDERS,
     EXCEPTIONS,
     ADJUSTMENTS,
@@ -88,6 +90,8 @@ pub const HELD: &str = "held";
 pub const ITEMS: &str = "items";
 /// Nodes.
 pub const NODES: &str = "nodes";
+/// The nodes' sync credentials.
+pub const CREDENTIALS: &str = "credentials";
 /// Orders.
 pub const ORDERS: &str = "orders";
 /// Exceptions.

@@ -151,6 +151,7 @@ pub fn books(store: &dyn Store) -> Result<LoadedBooks, RepoError> {
         ledger: ledger(store)?,
         items: rows(store, l::ITEMS, Sku::new)?,
         nodes: rows(store, l::NODES, NodeId::new)?,
+        credentials: rows(store, l::CREDENTIALS, NodeId::new)?,
         orders: rows(store, l::ORDERS, OrderRef::new)?,
         exceptions: numbered(store, l::EXCEPTIONS)?,
         adjustments: numbered(store, l::ADJUSTMENTS)?,

@@ -151,6 +151,9 @@ fn tables(round: &Round<'_>, batch: &mut WriteBatch) -> Result<(), RepoError> {
     for (k, v) in &round.nodes {
         put_or_delete(batch, l::NODES, text(k.as_str()), v.as_ref())?;
     }
+    for (k, v) in &round.credentials {
+        put_or_delete(batch, l::CREDENTIALS, text(k.as_str()), v.as_ref())?;
+    }
     for (k, v) in &round.orders {
         put_or_delete(batch, l::ORDERS, text(k.as_str()), v.as_ref())?;
     }

@@ -60,7 +60,7 @@ async fn master_data(w: &World) -> anyhow::Result<()> {
             "PUT",
             &format!("/api/v1/nodes/{node}"),
             t,
-            Some(json!({"name": node, "priority": priority})),
+            Some(json!({"name": node, "priority": priority, "credential": crate::keys::test_key_hex(node)})),
         )
         .await?;
         for (code, kind, pickable) in [
