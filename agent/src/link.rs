@@ -57,6 +57,9 @@ pub struct LinkConfig {
     /// the hub sends. Read when the link starts; while it is missing or invalid the link waits
     /// (steps are still recorded offline) and says why in its status.
     pub credential_file: std::path::PathBuf,
+    /// Without `mqtt.password_file`: the user name to log in with, using the broker password
+    /// derived from the credential (`SyncKey::broker_password`).
+    pub broker_user: Option<String>,
     /// MQTT options.
     pub options: MqttOptions,
     /// Sender bounds.
@@ -109,10 +112,15 @@ impl LinkConfig {
             .username
             .clone()
             .unwrap_or_else(|| node.to_string());
+        let mut broker_user = None;
         if let Some(path) = &config.mqtt.password_file {
             let password = std::fs::read_to_string(path)
                 .map_err(|e| LinkError::Config(format!("password_file {}: {e}", path.display())))?;
             options.set_credentials(username, password.lines().next().unwrap_or("").to_string());
+        } else {
+            // No broker password: log in with the one derived from the sync credential (what
+            // the hub's embedded broker checks), once the credential is read.
+            broker_user = Some(username);
         }
         if let Some(ca) = &config.mqtt.tls_ca_file {
             let ca = std::fs::read(ca)
@@ -122,6 +130,7 @@ impl LinkConfig {
         Ok(Self {
             node,
             credential_file,
+            broker_user,
             options,
             sender: SenderConfig {
                 max_batch: config.sync.max_batch_events,
@@ -230,6 +239,9 @@ pub async fn run(
         return;
     };
     let mut options = config.options.clone();
+    if let Some(user) = &config.broker_user {
+        options.set_credentials(user.clone(), key.broker_password());
+    }
     match wire::encode(
         &Message::NodeStatus {
             online: false,

@@ -9,12 +9,23 @@
 //! rumqttd 0.20 cannot be stopped: the broker runs until the process exits. Stopping a
 //! `HubNode` leaves it running, and a hub started again in the same process on the same
 //! address uses it again instead of failing on a taken port.
+//!
+//! **Who may connect** ([`BrokerLogin`], replaced at every hub start): the hub itself, as user
+//! `stockpost-hub` with a secret drawn at start and its configured client id (so no one else
+//! can take that id over); and registered nodes, as user `<node id>` with the password derived
+//! from the node's sync credential (`SyncKey::broker_password`), under any other client id (one
+//! starting `stockpost-agent-` must end in that node id). Anonymous clients and everything else
+//! are refused at CONNECT and counted (`stockpost_hub_broker_refused_total`).
 
+use crate::writer::Published;
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
+use stockpost_common::domain::NodeId;
+use stockpost_common::wire::constant_time_eq;
 
 /// Limits of the embedded broker. Every one is explicit; none is left to rumqttd's defaults.
 #[derive(Debug, Clone)]
@@ -89,6 +100,98 @@ pub struct EmbeddedBroker {
     pub addr: SocketAddr,
 }
 
+/// The MQTT user name of the hub on its embedded broker.
+pub const HUB_USER: &str = "stockpost-hub";
+
+/// The client id of the readiness probe (it logs in as the hub).
+pub const PROBE_CLIENT_ID: &str = "stockpost-broker-probe";
+
+/// Who may connect to the embedded broker at one address.
+pub struct BrokerLogin {
+    hub_client_id: String,
+    hub_secret: String,
+    books: Mutex<Option<Published>>,
+}
+
+impl std::fmt::Debug for BrokerLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerLogin")
+            .field("hub_client_id", &self.hub_client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BrokerLogin {
+    /// From now on nodes are checked against the credentials of these books.
+    pub fn set_books(&self, books: Published) {
+        if let Ok(mut b) = self.books.lock() {
+            *b = Some(books);
+        }
+    }
+
+    /// The hub's user name and password.
+    pub fn hub_credentials(&self) -> (String, String) {
+        (HUB_USER.to_string(), self.hub_secret.clone())
+    }
+
+    /// Whether a CONNECT with these may in.
+    fn allows(&self, client_id: &str, user: &str, password: &str) -> bool {
+        let hub_id = client_id == self.hub_client_id || client_id == PROBE_CLIENT_ID;
+        if user == HUB_USER {
+            return hub_id && constant_time_eq(password.as_bytes(), self.hub_secret.as_bytes());
+        }
+        if hub_id {
+            return false;
+        }
+        if client_id
+            .strip_prefix("stockpost-agent-")
+            .is_some_and(|rest| rest != user)
+        {
+            return false;
+        }
+        let Ok(node) = NodeId::new(user) else {
+            return false;
+        };
+        let Some(books) = self.books.lock().ok().and_then(|b| b.clone()) else {
+            return false;
+        };
+        let model = books.get();
+        model.books.credentials.get(&node).is_some_and(|c| {
+            constant_time_eq(password.as_bytes(), c.key.broker_password().as_bytes())
+        })
+    }
+}
+
+/// The logins of the brokers of this process, by address.
+fn logins() -> &'static Mutex<HashMap<SocketAddr, Arc<BrokerLogin>>> {
+    static LOGINS: OnceLock<Mutex<HashMap<SocketAddr, Arc<BrokerLogin>>>> = OnceLock::new();
+    LOGINS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+static REFUSED: AtomicU64 = AtomicU64::new(0);
+
+/// CONNECTs the embedded brokers of this process refused.
+pub fn refused_total() -> u64 {
+    REFUSED.load(Ordering::Relaxed)
+}
+
+fn authorize(addr: SocketAddr, client_id: &str, user: &str, password: &str) -> bool {
+    let login = logins().lock().ok().and_then(|l| l.get(&addr).cloned());
+    let ok = login.is_some_and(|l| l.allows(client_id, user, password));
+    if !ok {
+        REFUSED.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(%addr, client_id, user, "embedded broker refused a CONNECT");
+    }
+    ok
+}
+
+/// The hub's login on the embedded broker at `address`, when this process runs one there.
+pub fn hub_credentials(address: &str) -> Option<(String, String)> {
+    let addr = resolve(address).ok()?;
+    let login = logins().lock().ok()?.get(&addr).cloned()?;
+    Some(login.hub_credentials())
+}
+
 /// The broker threads this process started, by address.
 type Running = Mutex<HashMap<SocketAddr, JoinHandle<Result<(), String>>>>;
 
@@ -98,10 +201,10 @@ fn running() -> &'static Running {
     RUNNING.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// The rumqttd configuration: one MQTT 3.1.1 listener on `addr`, no console, no metrics
-/// exporter, no bridge, no cluster.
+/// The rumqttd configuration: one MQTT 3.1.1 listener on `addr` whose CONNECTs the current
+/// [`BrokerLogin`] of `addr` checks, no console, no metrics exporter, no bridge, no cluster.
 pub fn rumqttd_config(addr: SocketAddr, limits: &BrokerLimits) -> rumqttd::Config {
-    let connections = rumqttd::ConnectionSettings {
+    let mut connections = rumqttd::ConnectionSettings {
         connection_timeout_ms: limits.connection_timeout_ms,
         max_payload_size: limits.max_payload_bytes,
         max_inflight_count: limits.max_inflight,
@@ -109,6 +212,10 @@ pub fn rumqttd_config(addr: SocketAddr, limits: &BrokerLimits) -> rumqttd::Confi
         external_auth: None,
         dynamic_filters: true,
     };
+    connections.set_auth_handler(move |client_id: String, user: String, password: String| {
+        let ok = authorize(addr, &client_id, &user, &password);
+        async move { ok }
+    });
     let server = rumqttd::ServerSettings {
         name: "stockpost-v4".into(),
         listen: addr,
@@ -150,14 +257,39 @@ fn resolve(address: &str) -> Result<SocketAddr, BrokerError> {
         .ok_or_else(|| err("no address".into()))
 }
 
-/// Starts the broker on `address` (or finds the one this process already runs there) and
-/// returns once it accepts TCP connections, or within `timeout` with an error.
+/// Starts the broker on `address` (or finds the one this process already runs there), lets in
+/// from now on the hub with client id `hub_client_id` and a fresh secret (and the nodes of the
+/// books given to the returned login), and returns once it accepts the hub's login, or within
+/// `timeout` with an error.
 pub async fn start(
     address: &str,
     limits: &BrokerLimits,
     timeout: Duration,
-) -> Result<EmbeddedBroker, BrokerError> {
+    hub_client_id: &str,
+) -> Result<(EmbeddedBroker, Arc<BrokerLogin>), BrokerError> {
     let addr = resolve(address)?;
+    let login = Arc::new(BrokerLogin {
+        hub_client_id: hub_client_id.to_string(),
+        hub_secret: {
+            use rand::Rng;
+            let bytes: [u8; 32] = rand::rng().random();
+            stockpost_common::wire::SyncKey::from_bytes(bytes).to_hex()
+        },
+        books: Mutex::new(None),
+    });
+    if let Ok(mut l) = logins().lock() {
+        l.insert(addr, Arc::clone(&login));
+    }
+    let broker = start_or_reuse(addr, limits, timeout, &login).await?;
+    Ok((broker, login))
+}
+
+async fn start_or_reuse(
+    addr: SocketAddr,
+    limits: &BrokerLimits,
+    timeout: Duration,
+    login: &BrokerLogin,
+) -> Result<EmbeddedBroker, BrokerError> {
     {
         let mut running = running().lock().map_err(|_| BrokerError::NotStarted {
             addr,
@@ -191,7 +323,9 @@ pub async fn start(
     }
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        if let Ok(Ok(())) = tokio::time::timeout(Duration::from_millis(500), probe(addr)).await {
+        if let Ok(Ok(())) =
+            tokio::time::timeout(Duration::from_millis(500), probe(addr, &login.hub_secret)).await
+        {
             tracing::info!(%addr, "embedded broker accepting connections");
             return Ok(EmbeddedBroker { addr });
         }
@@ -224,14 +358,33 @@ pub async fn start(
 }
 
 /// The MQTT 3.1.1 CONNECT packet of the readiness probe: clean session, keep-alive 10 s,
-/// client id `stockpost-broker-probe`, no credentials.
-pub const PROBE_CONNECT: &[u8] = &[
-    0x10, 34, // CONNECT, remaining length
-    0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, // protocol name and level 4 (3.1.1)
-    0x02, 0x00, 0x0A, // flags: clean session; keep-alive 10 s
-    0x00, 22, b's', b't', b'o', b'c', b'k', b'p', b'o', b's', b't', b'-', b'b', b'r', b'o', b'k',
-    b'e', b'r', b'-', b'p', b'r', b'o', b'b', b'e',
-];
+/// client id [`PROBE_CLIENT_ID`], user [`HUB_USER`] with `password`.
+pub fn probe_connect(password: &str) -> Vec<u8> {
+    let mut body = vec![0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04];
+    // Flags: user name, password, clean session; keep-alive 10 s.
+    body.extend_from_slice(&[0xC2, 0x00, 0x0A]);
+    for field in [PROBE_CLIENT_ID, HUB_USER, password] {
+        let len = u16::try_from(field.len()).unwrap_or(u16::MAX);
+        body.extend_from_slice(&len.to_be_bytes());
+        body.extend_from_slice(field.as_bytes());
+    }
+    // Remaining length as MQTT's variable-length integer (the packet is under 16 KiB).
+    let mut out = vec![0x10];
+    let mut n = body.len();
+    loop {
+        let mut byte = u8::try_from(n % 128).unwrap_or(0);
+        n /= 128;
+        if n > 0 {
+            byte |= 0x80;
+        }
+        out.push(byte);
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&body);
+    out
+}
 
 /// A CONNACK that accepted the connection.
 const CONNACK_ACCEPTED: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
@@ -242,10 +395,10 @@ const DISCONNECT: [u8; 2] = [0xE0, 0x00];
 /// Connects to the broker as an MQTT client and disconnects cleanly: ready means it answers
 /// CONNECT with an accepting CONNACK. (A bare TCP connect that closes would make rumqttd log
 /// an error for a connection that never sent CONNECT.)
-async fn probe(addr: SocketAddr) -> std::io::Result<()> {
+async fn probe(addr: SocketAddr, password: &str) -> std::io::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.write_all(PROBE_CONNECT).await?;
+    stream.write_all(&probe_connect(password)).await?;
     let mut connack = [0u8; 4];
     stream.read_exact(&mut connack).await?;
     if connack != CONNACK_ACCEPTED {
@@ -262,12 +415,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_probe_connect_packet_is_a_well_formed_mqtt_3_1_1_connect() {
+    fn the_probe_connect_packet_is_a_well_formed_mqtt_3_1_1_connect_with_the_hubs_login() {
+        let packet = probe_connect("s3cret");
         // Remaining length = everything after the two fixed-header bytes.
-        assert_eq!(usize::from(PROBE_CONNECT[1]), PROBE_CONNECT.len() - 2);
-        let client_id = &PROBE_CONNECT[14..];
-        assert_eq!(usize::from(PROBE_CONNECT[13]), client_id.len());
-        assert_eq!(client_id, b"stockpost-broker-probe");
+        assert_eq!(usize::from(packet[1]), packet.len() - 2);
+        assert_eq!(packet[9], 0xC2, "user name, password, clean session");
+        let mut rest = &packet[12..];
+        let mut fields = Vec::new();
+        while rest.len() >= 2 {
+            let n = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+            fields.push(String::from_utf8_lossy(&rest[2..2 + n]).to_string());
+            rest = &rest[2 + n..];
+        }
+        assert_eq!(
+            fields,
+            ["stockpost-broker-probe", "stockpost-hub", "s3cret"]
+        );
+    }
+
+    #[test]
+    fn only_the_hub_with_its_secret_may_use_its_client_id_and_nodes_need_their_credential() {
+        let login = BrokerLogin {
+            hub_client_id: "stockpost-hub".into(),
+            hub_secret: "secret-0123456789".into(),
+            books: Mutex::new(None),
+        };
+        assert!(login.allows("stockpost-hub", HUB_USER, "secret-0123456789"));
+        assert!(!login.allows("stockpost-hub", HUB_USER, "guess"));
+        assert!(!login.allows("stockpost-hub", "", ""), "anonymous");
+        assert!(!login.allows("stockpost-hub", "DC-EAST", "anything"));
+        assert!(!login.allows("other", HUB_USER, "secret-0123456789"));
+        // No books yet: no node is let in.
+        assert!(!login.allows("stockpost-agent-DC-EAST", "DC-EAST", "x"));
+        assert!(!login.allows("stockpost-agent-DC-WEST", "DC-EAST", "x"));
     }
 
     #[test]
@@ -288,6 +468,7 @@ mod tests {
             &addr.to_string(),
             &BrokerLimits::for_packets(2 * 1024 * 1024),
             Duration::from_secs(5),
+            "stockpost-hub",
         )
         .await
         .err();

@@ -46,6 +46,13 @@ pub fn options(config: &HubConfig) -> Result<MqttOptions, String> {
         .set_max_packet_size(config.mqtt.max_packet_bytes, config.mqtt.max_packet_bytes)
         .set_inflight(config.mqtt.inflight)
         .set_request_channel_capacity(config.mqtt.request_channel_capacity);
+    #[cfg(feature = "embedded-broker")]
+    if config.mqtt.embedded_broker && config.mqtt.username.is_none() {
+        // The embedded broker lets the hub in with the secret it drew at start.
+        if let Some((user, secret)) = crate::broker::hub_credentials(&config.mqtt.address) {
+            options.set_credentials(user, secret);
+        }
+    }
     if let Some(user) = &config.mqtt.username {
         let password = match &config.mqtt.password_file {
             Some(p) => std::fs::read_to_string(p)

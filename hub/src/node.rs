@@ -49,20 +49,28 @@ pub enum StartError {
 
 /// Starts the embedded broker on `mqtt.address` and waits until it accepts connections.
 #[cfg(feature = "embedded-broker")]
-async fn start_embedded_broker(config: &HubConfig) -> Result<(), StartError> {
+async fn start_embedded_broker(
+    config: &HubConfig,
+) -> Result<Option<Arc<crate::broker::BrokerLogin>>, StartError> {
     let limits = crate::broker::BrokerLimits::for_packets(config.mqtt.max_packet_bytes);
-    crate::broker::start(&config.mqtt.address, &limits, Duration::from_secs(10)).await?;
-    Ok(())
+    let (_, login) = crate::broker::start(
+        &config.mqtt.address,
+        &limits,
+        Duration::from_secs(10),
+        &config.mqtt.client_id,
+    )
+    .await?;
+    Ok(Some(login))
 }
 
 /// This build has no embedded broker: say so and connect to whatever listens at mqtt.address.
 #[cfg(not(feature = "embedded-broker"))]
-async fn start_embedded_broker(config: &HubConfig) -> Result<(), StartError> {
+async fn start_embedded_broker(config: &HubConfig) -> Result<Option<()>, StartError> {
     tracing::warn!(
         address = %config.mqtt.address,
         "mqtt.embedded_broker is set but this build has no embedded broker (feature `embedded-broker`); connecting to a broker at mqtt.address instead"
     );
-    Ok(())
+    Ok(None)
 }
 
 /// A running hub.
@@ -142,9 +150,11 @@ impl HubNode {
             tracing::error!(moved_to = %moved.display(), "the hub store was corrupt and was moved aside; starting empty");
         }
         let reader = repo.reader();
-        if config.mqtt.embedded_broker {
-            start_embedded_broker(&config).await?;
-        }
+        let broker_login = if config.mqtt.embedded_broker {
+            start_embedded_broker(&config).await?
+        } else {
+            None
+        };
         let (out_tx, out_rx) = mpsc::channel(config.ingest.queue.max(16) * 4);
         let (hook_tx, hook_rx) = mpsc::channel(webhooks::QUEUE);
         let hooks_on = !config.webhooks.is_empty();
@@ -159,6 +169,12 @@ impl HubNode {
             },
         )
         .map_err(StartError::Writer)?;
+        #[cfg(feature = "embedded-broker")]
+        if let Some(login) = &broker_login {
+            login.set_books(writer.published.clone());
+        }
+        #[cfg(not(feature = "embedded-broker"))]
+        let _ = broker_login;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mqtt_counters = Arc::new(MqttCounters::default());
         let mqtt_task = tokio::spawn(mqtt::run(

@@ -53,11 +53,7 @@ impl SyncKey {
 
     /// 64 lowercase hex digits.
     pub fn to_hex(&self) -> String {
-        use std::fmt::Write as _;
-        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        hex(&self.0)
     }
 
     /// Parses 64 hex digits (either case; whitespace around them, such as a file's final
@@ -101,10 +97,32 @@ impl SyncKey {
         self.mac(bytes).finalize().into_bytes().into()
     }
 
+    /// The node's password for the hub's embedded broker: HMAC-SHA256 of a fixed label under
+    /// this key, as 64 hex digits. Derived, so a broker that learns it (at CONNECT) cannot
+    /// compute the key from it and forge messages.
+    pub fn broker_password(&self) -> String {
+        hex(&self.tag(b"stockpost embedded broker password v1"))
+    }
+
     /// Whether `tag` is the tag of `bytes` under this key, compared in constant time.
     pub fn verify(&self, bytes: &[u8], tag: &[u8]) -> bool {
         self.mac(bytes).verify_slice(tag).is_ok()
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Whether two byte strings are equal, in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl std::fmt::Debug for SyncKey {
@@ -148,6 +166,19 @@ mod tests {
         assert!(!other.verify(b"envelope", &tag));
         assert!(!key.verify(b"envelopf", &tag));
         assert!(!key.verify(b"envelope", &tag[..31]));
+    }
+
+    #[test]
+    fn the_broker_password_is_derived_per_key_and_is_not_the_key() {
+        let a = SyncKey::from_bytes([1; 32]);
+        let b = SyncKey::from_bytes([2; 32]);
+        assert_eq!(a.broker_password().len(), 64);
+        assert_ne!(a.broker_password(), a.to_hex());
+        assert_ne!(a.broker_password(), b.broker_password());
+        assert_eq!(a.broker_password(), a.clone().broker_password());
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod error;
 mod limits;
 mod message;
 
-pub use auth::{KeyError, SyncKey, TAG_LEN};
+pub use auth::{constant_time_eq, KeyError, SyncKey, TAG_LEN};
 pub use consistency::Inconsistency;
 pub use envelope::{
     decode, decode_with_keys, encode, encode_with_limits, Envelope, HEADER_FIXED_LEN, MAGIC,

@@ -107,6 +107,13 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> Response {
         "MQTT messages on a node's topic that failed authentication (dropped without effect).",
         app.mqtt.unauthenticated.load(Ordering::Relaxed),
     );
+    #[cfg(feature = "embedded-broker")]
+    counter(
+        o,
+        "stockpost_hub_broker_refused_total",
+        "CONNECTs the embedded broker refused (anonymous, unknown node, wrong password, or the hub's client id without its secret).",
+        crate::broker::refused_total(),
+    );
     counter(
         o,
         "stockpost_hub_unsigned_dropped_total",
