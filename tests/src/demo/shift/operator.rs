@@ -153,8 +153,12 @@ impl Crew<'_> {
                     && (t["station"].is_null() || t["station"] == station)
             });
             if any {
-                // Refused (`no_task`) when the task is not one this station may take yet.
-                a.scan(station, "C:NEXT").await?;
+                // Refused (`no_task`) when the task is not one this station may take (yet):
+                // look again a little later.
+                let answer = a.scan(station, "C:NEXT").await?;
+                if answer["accepted"] != true {
+                    tokio::time::sleep(IDLE_POLL).await;
+                }
                 return Ok(true);
             }
             if self.done.load(Ordering::SeqCst) {
