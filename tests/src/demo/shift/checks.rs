@@ -309,7 +309,9 @@ fn backlog(w: &ShiftWorld, t: &Timeline) -> Check {
         ),
         max > 0 && last == Some(0),
         format!(
-            "largest {max}, at the end {last:?}; {} samples",
+            "largest {max}, at the end {}; {} samples",
+            last.map(|v| v.to_string())
+                .unwrap_or_else(|| "not sampled".into()),
             series.len()
         ),
     )

@@ -381,3 +381,44 @@ pub fn report(w: &ShiftWorld, t: &Timeline, checks: &[Check], kpis: &Value, titl
     );
     h
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(points: Vec<(u64, Option<f64>)>) -> Series {
+        Series {
+            name: "DC-01 <a&b>".into(),
+            colour: COLOURS[0],
+            points,
+        }
+    }
+
+    #[test]
+    fn a_sample_without_a_value_breaks_the_line_in_two() {
+        let s = series(vec![
+            (0, Some(1.0)),
+            (10, Some(2.0)),
+            (20, None),
+            (30, Some(0.0)),
+        ]);
+        let svg = chart("c", "events", &[s], &[(15, "cut".into())], "");
+        assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+        assert_eq!(svg.matches("class=\"mark\"").count(), 1, "{svg}");
+    }
+
+    #[test]
+    fn names_and_marks_are_escaped_and_the_attributes_go_on_the_svg() {
+        let svg = chart(
+            "backlog-chart",
+            "events",
+            &[series(vec![(0, Some(3.0))])],
+            &[(0, "<hub> & co".into())],
+            r#" data-offline-max="3""#,
+        );
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"backlog-chart\""));
+        assert!(svg.contains(r#"data-offline-max="3""#), "{svg}");
+        assert!(svg.contains("DC-01 &lt;a&amp;b&gt;") && svg.contains("&lt;hub&gt; &amp; co"));
+        assert!(!svg.contains("<hub>"));
+    }
+}
