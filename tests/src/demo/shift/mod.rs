@@ -140,6 +140,9 @@ pub async fn run(opts: &Options) -> anyhow::Result<bool> {
     let ok = finish(&w, &plan, &tally, &timeline, opts, result, tmp.path()).await?;
     if opts.exit {
         w.stop().await;
+        if opts.report.is_none() {
+            keep_only_the_report(tmp)?;
+        }
         return Ok(ok);
     }
     let dir = tmp.keep();
@@ -153,6 +156,20 @@ pub async fn run(opts: &Options) -> anyhow::Result<bool> {
         .context("waiting for Ctrl-C")?;
     w.stop().await;
     Ok(ok)
+}
+
+/// With `--exit` the stores go, but a report written into the demo's directory stays there
+/// (its path was printed).
+fn keep_only_the_report(tmp: tempfile::TempDir) -> anyhow::Result<()> {
+    let dir = tmp.keep();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+                .with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Master data and notices at the hub; every node receives and puts away its stock, and the
