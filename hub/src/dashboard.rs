@@ -113,6 +113,7 @@ th,td{border-bottom:1px solid #e5e7eb;padding:3px 6px;text-align:left}
 <section><h2>Orders</h2><table id="orders"><thead><tr><th>ref</th><th>status</th><th>lines</th><th>allocations</th><th>ship by</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Exceptions</h2><table id="exceptions"><thead><tr><th>id</th><th>code</th><th>message</th><th></th></tr></thead><tbody></tbody></table></section>
 <section><h2>Adjustments awaiting approval</h2><table id="adjustments"><thead><tr><th>id</th><th>node</th><th>sku</th><th>delta</th><th>value</th><th></th></tr></thead><tbody></tbody></table></section>
+<section><h2>Over time (sampled by this page every 2 s)</h2><div id="live-charts"></div></section>
 <section><h2>Quarantine</h2><div id="quarantine-text"></div><table id="quarantine"><thead><tr><th>id</th><th>node</th><th>seq</th><th>reason</th><th>bytes</th><th>count</th><th>last seen</th><th>first bytes</th><th>exception</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script>
@@ -171,6 +172,43 @@ document.addEventListener('click', async ev => {
     if (t.classList.contains('approve')) { await api(`/adjustments/${t.dataset.id}/approve`, {method:'POST'}); await loadAdjustments(); await loadExceptions(); }
   } catch(e){ $('#error').textContent = e.message; }
 });
-refresh(); setInterval(refresh, 5000);
+// Throughput, backlog per node (as the hub knows it: reported − applied) and open exceptions
+// over time, kept in this page only (the last 300 samples); a gap is a sample the hub did not answer.
+const live = [], COLOURS = ['#2563eb','#dc2626','#059669','#d97706','#7c3aed','#0891b2','#db2777','#4b5563'];
+function liveChart(id, unit, series){
+  const W = 520, H = 150, L = 40, R = 110, T = 8, B = 20, pw = W - L - R, ph = H - T - B;
+  const t0 = live.length ? live[0].t : 0, t1 = live.length ? live[live.length - 1].t : 1;
+  const vmax = Math.max(1, ...series.flatMap(s => s.pts.filter(p => p[1] != null).map(p => p[1])));
+  const x = t => L + (t - t0) / Math.max(1, t1 - t0) * pw, y = v => T + ph - v / vmax * ph;
+  let out = `<svg xmlns="http://www.w3.org/2000/svg" id="${id}" width="${W}" height="${H}" font-family="sans-serif" font-size="11"><rect x="${L}" y="${T}" width="${pw}" height="${ph}" fill="#f9fafb" stroke="#d1d5db"/><text x="${L-4}" y="${T+10}" text-anchor="end">${Math.round(vmax)}</text><text x="${L-4}" y="${T+ph}" text-anchor="end">0</text><text x="${L}" y="${H-4}">${esc(unit)}, last ${Math.round((t1-t0)/1000)} s</text>`;
+  series.forEach((s, i) => {
+    let run = [];
+    const flush = () => { if (run.length) out += `<polyline fill="none" stroke="${s.colour}" stroke-width="1.6" points="${run.join(' ')}"/>`; run = []; };
+    s.pts.forEach(([t, v]) => { if (v == null) flush(); else run.push(x(t).toFixed(1) + ',' + y(v).toFixed(1)); });
+    flush();
+    out += `<rect x="${W-R+8}" y="${T+6+14*i}" width="10" height="4" fill="${s.colour}"/><text x="${W-R+22}" y="${T+11+14*i}">${esc(s.name)}</text>`;
+  });
+  return out + '</svg>';
+}
+function drawLive(){
+  const rate = live.map((s, i) => { const p = live[i - 1]; return [s.t, p && p.applied != null && s.applied != null ? (s.applied - p.applied) / Math.max(0.001, (s.t - p.t) / 1000) : null]; });
+  const nodes = [...new Set(live.flatMap(s => Object.keys(s.backlog || {})))].sort();
+  const codes = [...new Set(live.flatMap(s => Object.keys(s.ex || {})))].sort();
+  $('#live-charts').innerHTML =
+    liveChart('live-throughput', 'events/s applied', [{name: 'events/s', colour: COLOURS[0], pts: rate}]) +
+    liveChart('live-backlog', 'uplink backlog', nodes.map((n, i) => ({name: n, colour: COLOURS[i % 8], pts: live.map(s => [s.t, s.backlog ? (s.backlog[n] ?? null) : null])}))) +
+    liveChart('live-exceptions', 'open exceptions', codes.map((c, i) => ({name: c, colour: COLOURS[(i + 1) % 8], pts: live.map(s => [s.t, s.ex ? (s.ex[c] ?? 0) : null])})));
+}
+async function sampleLive(){
+  if (!token()) return;
+  let s = {t: Date.now(), applied: null, backlog: null, ex: null};
+  try {
+    const [n, k] = await Promise.all([api('/nodes'), api('/kpis')]);
+    s = {t: s.t, applied: n.nodes.reduce((a, x) => a + x.applied_seq, 0), backlog: Object.fromEntries(n.nodes.map(x => [x.node, x.uplink_backlog])), ex: k.open_exceptions_by_code || {}};
+  } catch(e){}
+  live.push(s); if (live.length > 300) live.shift();
+  try { drawLive(); } catch(e){ $('#live-charts').textContent = 'chart: ' + e.message; }
+}
+refresh(); setInterval(refresh, 5000); sampleLive(); setInterval(sampleLive, 2000);
 </script></body></html>
 "##;

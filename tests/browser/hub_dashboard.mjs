@@ -1,5 +1,6 @@
 // Drives the hub dashboard in headless Chromium: enter a token, see nodes, stock, orders and
-// the quarantine and the exceptions queue, resolve an exception, see the KPI chart.
+// the quarantine and the exceptions queue, resolve an exception, see the KPI chart and the
+// charts over time.
 // Usage: node hub_dashboard.mjs <hub base url> <token>. Prints one JSON line; exit 0 on success.
 import { launch } from "./launch.mjs";
 
@@ -35,6 +36,12 @@ try {
 
   await page.waitForSelector("#kpi-svg");
   result.steps.push("kpis");
+
+  // The charts over time, drawn by the page from its own samples of /nodes and /kpis.
+  // A flat line at zero has no height, so it counts as hidden: wait for it to be there.
+  await page.waitForSelector("#live-backlog polyline", { state: "attached" });
+  result.live_charts = await page.locator("#live-charts svg").count();
+  result.steps.push("live");
 
   const before = await page.locator("#exceptions tbody tr").count();
   result.exceptions_before = before;

@@ -179,6 +179,10 @@ async fn the_dashboard_in_chromium_shows_nodes_stock_orders_kpis_and_quarantine_
         "{ex}"
     );
     assert_eq!(result["approved"], true, "{result}");
+    assert_eq!(
+        result["live_charts"], 3,
+        "throughput, backlog, exceptions: {result}"
+    );
     let adj = api
         .ok("GET", "/api/v1/adjustments", VIEWER, None)
         .await

@@ -7,11 +7,13 @@
 //! - [`script`]: the shift itself.
 //! - [`check`]: the expected final state and the comparison.
 //! - [`report`]: progress lines and the summary.
+//! - [`shift`]: `--shift`, the shift at scale (N nodes, hundreds of orders, faults, report).
 
 pub mod check;
 pub mod report;
 pub mod script;
 pub mod setup;
+pub mod shift;
 
 /// The demo's nodes, in allocation priority order.
 pub const NORTH: &str = "DC-NORTH";

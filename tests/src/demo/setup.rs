@@ -67,7 +67,9 @@ pub fn http_port(requested: Option<u16>) -> anyhow::Result<u16> {
     }
 }
 
-fn hub_config(dir: &Path, http: u16, mqtt: &str, token: &str) -> anyhow::Result<HubConfig> {
+/// The demo hub's configuration: HTTP on `http`, MQTT at `mqtt` (the embedded broker there when
+/// [`BROKER`] says so), `token` as the admin token. The shift demo restarts the hub with it.
+pub fn hub_config(dir: &Path, http: u16, mqtt: &str, token: &str) -> anyhow::Result<HubConfig> {
     let embedded = if BROKER == BrokerChoice::Embedded {
         "embedded_broker = true\n"
     } else {
@@ -164,7 +166,7 @@ impl World {
 
 /// Plugs a scanner into the handheld, and a scanner, a scale and a label printer into the pack
 /// station of `agent`. Returns the printer.
-async fn plug_devices(agent: &mut StationAgent) -> anyhow::Result<PrinterSim> {
+pub async fn plug_devices(agent: &mut StationAgent) -> anyhow::Result<PrinterSim> {
     agent.plug_scanner("hh-1").await?;
     agent.plug_scanner("pack-1").await?;
     agent.plug_scale("pack-1").await?;
