@@ -39,7 +39,11 @@ pub async fn master_data(w: &ShiftWorld, plan: &Plan) -> anyhow::Result<()> {
                 "PUT",
                 &format!("/api/v1/nodes/{node}"),
                 t,
-                Some(json!({"name": node, "priority": priority + 1})),
+                Some(json!({
+                    "name": node,
+                    "priority": priority + 1,
+                    "credential": crate::keys::test_key_hex(node),
+                })),
             )
             .await?;
         for (code, kind, pickable) in &locations {
