@@ -100,6 +100,9 @@ pub struct EmbeddedBroker {
     pub addr: SocketAddr,
 }
 
+/// rumqttd connection slots the gate leaves free (for the hub's client and the probe).
+pub const GATE_RESERVE: usize = 8;
+
 /// The MQTT user name of the hub on its embedded broker.
 pub const HUB_USER: &str = "stockpost-hub";
 
@@ -185,6 +188,13 @@ fn authorize(addr: SocketAddr, client_id: &str, user: &str, password: &str) -> b
     ok
 }
 
+/// Where the hub's own client connects to the embedded broker at `address` (rumqttd itself,
+/// not the gate: a full gate never locks the hub out), when this process runs one there.
+pub fn hub_address(address: &str) -> Option<SocketAddr> {
+    let addr = resolve(address).ok()?;
+    running().lock().ok()?.get(&addr).map(|s| s.internal)
+}
+
 /// The hub's login on the embedded broker at `address`, when this process runs one there.
 pub fn hub_credentials(address: &str) -> Option<(String, String)> {
     let addr = resolve(address).ok()?;
@@ -192,8 +202,15 @@ pub fn hub_credentials(address: &str) -> Option<(String, String)> {
     Some(login.hub_credentials())
 }
 
-/// The broker threads this process started, by address.
-type Running = Mutex<HashMap<SocketAddr, JoinHandle<Result<(), String>>>>;
+/// A broker this process started: its thread and where rumqttd itself listens (behind the
+/// gate on the public address).
+struct Started {
+    thread: JoinHandle<Result<(), String>>,
+    internal: SocketAddr,
+}
+
+/// The brokers this process started, by public address.
+type Running = Mutex<HashMap<SocketAddr, Started>>;
 
 /// Brokers this process started, by address (rumqttd cannot be stopped, so they are reused).
 fn running() -> &'static Running {
@@ -202,8 +219,13 @@ fn running() -> &'static Running {
 }
 
 /// The rumqttd configuration: one MQTT 3.1.1 listener on `addr` whose CONNECTs the current
-/// [`BrokerLogin`] of `addr` checks, no console, no metrics exporter, no bridge, no cluster.
-pub fn rumqttd_config(addr: SocketAddr, limits: &BrokerLimits) -> rumqttd::Config {
+/// [`BrokerLogin`] of the public address `public` checks, no console, no metrics exporter, no
+/// bridge, no cluster.
+pub fn rumqttd_config(
+    addr: SocketAddr,
+    public: SocketAddr,
+    limits: &BrokerLimits,
+) -> rumqttd::Config {
     let mut connections = rumqttd::ConnectionSettings {
         connection_timeout_ms: limits.connection_timeout_ms,
         max_payload_size: limits.max_payload_bytes,
@@ -213,7 +235,7 @@ pub fn rumqttd_config(addr: SocketAddr, limits: &BrokerLimits) -> rumqttd::Confi
         dynamic_filters: true,
     };
     connections.set_auth_handler(move |client_id: String, user: String, password: String| {
-        let ok = authorize(addr, &client_id, &user, &password);
+        let ok = authorize(public, &client_id, &user, &password);
         async move { ok }
     });
     let server = rumqttd::ServerSettings {
@@ -296,7 +318,7 @@ async fn start_or_reuse(
             reason: "broker registry poisoned".into(),
         })?;
         match running.get(&addr) {
-            Some(thread) if !thread.is_finished() => {
+            Some(started) if !started.thread.is_finished() => {
                 tracing::info!(%addr, "the embedded broker of this process is already running");
                 return Ok(EmbeddedBroker { addr });
             }
@@ -305,9 +327,13 @@ async fn start_or_reuse(
             }
             None => {}
         }
-        // rumqttd logs a failed bind and carries on without the listener: find out here.
-        drop(TcpListener::bind(addr).map_err(|source| BrokerError::PortTaken { addr, source })?);
-        let config = rumqttd_config(addr, limits);
+        // The gate owns the public address; rumqttd listens on a loopback port behind it.
+        let public =
+            TcpListener::bind(addr).map_err(|source| BrokerError::PortTaken { addr, source })?;
+        let not_started = |reason: String| BrokerError::NotStarted { addr, reason };
+        let internal = crate::broker_gate::internal_addr()
+            .map_err(|e| not_started(format!("no loopback port for rumqttd: {e}")))?;
+        let config = rumqttd_config(internal, addr, limits);
         let thread = std::thread::Builder::new()
             .name("embedded-broker".into())
             .spawn(move || {
@@ -315,11 +341,13 @@ async fn start_or_reuse(
                 // Returns only when every listener thread ended (a bind failure, for one).
                 broker.start().map_err(|e| e.to_string())
             })
-            .map_err(|e| BrokerError::NotStarted {
-                addr,
-                reason: format!("cannot spawn its thread: {e}"),
-            })?;
-        running.insert(addr, thread);
+            .map_err(|e| not_started(format!("cannot spawn its thread: {e}")))?;
+        // The gate keeps rumqttd's router below its limit (the hub and the probe come in
+        // directly, and a few slots stay free for them).
+        let gate_max = limits.max_connections.saturating_sub(GATE_RESERVE).max(1);
+        crate::broker_gate::spawn(public, internal, gate_max)
+            .map_err(|e| not_started(format!("cannot start its gate: {e}")))?;
+        running.insert(addr, Started { thread, internal });
     }
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
@@ -331,14 +359,14 @@ async fn start_or_reuse(
         }
         let ended = running()
             .lock()
-            .map(|r| r.get(&addr).is_none_or(JoinHandle::is_finished))
+            .map(|r| r.get(&addr).is_none_or(|s| s.thread.is_finished()))
             .unwrap_or(true);
         if ended {
             let result = running()
                 .lock()
                 .ok()
                 .and_then(|mut r| r.remove(&addr))
-                .map(JoinHandle::join);
+                .map(|s| s.thread.join());
             let reason = match result {
                 Some(Ok(Err(e))) => e,
                 Some(Err(_)) => "its thread panicked".into(),
@@ -455,7 +483,8 @@ mod tests {
         let limits = BrokerLimits::for_packets(1024);
         assert!(limits.max_payload_bytes > stockpost_common::wire::MAX_ENVELOPE_BYTES);
         assert!(limits.max_segment_size >= limits.max_payload_bytes);
-        let config = rumqttd_config(SocketAddr::from(([127, 0, 0, 1], 1883)), &limits);
+        let local = SocketAddr::from(([127, 0, 0, 1], 1883));
+        let config = rumqttd_config(local, local, &limits);
         assert!(config.console.is_none() && config.prometheus.is_none());
         assert_eq!(config.v4.map(|v| v.len()), Some(1));
     }

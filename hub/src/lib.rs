@@ -9,6 +9,8 @@
 pub mod auth;
 #[cfg(feature = "embedded-broker")]
 pub mod broker;
+#[cfg(feature = "embedded-broker")]
+pub mod broker_gate;
 pub mod cli;
 pub mod config;
 pub mod dashboard;

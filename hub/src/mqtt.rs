@@ -37,7 +37,15 @@ pub struct MqttCounters {
 
 /// Builds the hub's MQTT options; every delivery-relevant option is explicit.
 pub fn options(config: &HubConfig) -> Result<MqttOptions, String> {
-    let (host, port) = split_host_port(&config.mqtt.address)?;
+    #[cfg_attr(not(feature = "embedded-broker"), allow(unused_mut))]
+    let (mut host, mut port) = split_host_port(&config.mqtt.address)?;
+    #[cfg(feature = "embedded-broker")]
+    if config.mqtt.embedded_broker {
+        // Straight to rumqttd, past the gate on mqtt.address.
+        if let Some(internal) = crate::broker::hub_address(&config.mqtt.address) {
+            (host, port) = (internal.ip().to_string(), internal.port());
+        }
+    }
     let mut options = MqttOptions::new(config.mqtt.client_id.clone(), host, port);
     options
         .set_clean_session(false)

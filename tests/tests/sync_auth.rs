@@ -239,10 +239,12 @@ async fn forged_messages_change_nothing_and_the_real_events_arrive_once(
         ),
     ];
     messages.extend(forged_statuses(&node));
-    let before = hub.mqtt_counters.unauthenticated.load(Ordering::Relaxed);
+    let before = hub.view().live.stats.unauthenticated_messages;
     publish_as(broker, forger, messages).await;
     let counted = eventually(Duration::from_secs(30), || {
-        hub.mqtt_counters.unauthenticated.load(Ordering::Relaxed) >= before + 22
+        // The engine's count: the writer handled them (raised and committed), not only the
+        // MQTT side saw them.
+        hub.view().live.stats.unauthenticated_messages >= before + 22
     })
     .await;
     assert!(counted, "the hub did not count the forged uplink messages");
@@ -311,7 +313,7 @@ async fn forged_batches_acks_and_statuses_through_the_embedded_broker_change_not
     messages.extend(forged_statuses(&node));
     publish_as(&addr, forger.clone(), messages).await;
     let counted = eventually(Duration::from_secs(30), || {
-        hub.mqtt_counters.unauthenticated.load(Ordering::Relaxed) >= 22
+        hub.view().live.stats.unauthenticated_messages >= 22
     })
     .await;
     assert!(counted, "the hub did not count the forged messages");

@@ -110,6 +110,22 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> Response {
     #[cfg(feature = "embedded-broker")]
     counter(
         o,
+        "stockpost_hub_broker_full_refused_total",
+        "Connections the embedded broker's gate closed at once because its connection limit was reached.",
+        crate::broker_gate::counters().refused_full.load(Ordering::Relaxed),
+    );
+    #[cfg(feature = "embedded-broker")]
+    counter(
+        o,
+        "stockpost_hub_broker_accept_errors_total",
+        "Failed accepts of the embedded broker's gate (out of file handles, ...).",
+        crate::broker_gate::counters()
+            .accept_errors
+            .load(Ordering::Relaxed),
+    );
+    #[cfg(feature = "embedded-broker")]
+    counter(
+        o,
         "stockpost_hub_broker_refused_total",
         "CONNECTs the embedded broker refused (anonymous, unknown node, wrong password, or the hub's client id without its secret).",
         crate::broker::refused_total(),
