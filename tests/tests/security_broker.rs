@@ -379,3 +379,44 @@ fn the_shipped_broker_config_has_a_tls_listener_and_the_per_node_acl() {
         assert!(acl.lines().any(|l| l.trim() == line), "missing {line:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_account_connecting_under_the_hubs_client_id_does_not_take_over_the_hubs_session() {
+    init_tracing();
+    let Some(env) = Secured::start() else {
+        stockpost_tests::real::skip_because(
+            "mosquitto is not installed (apt-get install mosquitto)",
+        );
+        return;
+    };
+    let hub = env.hub().await;
+    let up = eventually(Duration::from_secs(30), || {
+        hub.mqtt_counters
+            .connected
+            .load(std::sync::atomic::Ordering::Relaxed)
+    })
+    .await;
+    assert!(up);
+    // DC-A's login under the hub's configured client id and the hub's user name as client id:
+    // with use_username_as_clientid the broker gives it the id DC-A either way.
+    for id in [hub.config.mqtt.client_id.as_str(), HUB_USER] {
+        let (_c, mut takeover) = env.client(env.tls_addr(), id, Some(("DC-A", A_PASSWORD)), true);
+        connect(&mut takeover).await.unwrap();
+    }
+    // The hub was not thrown off: still its first connection, and DC-B's event arrives.
+    let agent_b = env.agent("DC-B").await;
+    record_receipt(&agent_b.writer, "RCV-1", "CUP", "1")
+        .await
+        .unwrap();
+    let b = NodeId::new("DC-B").unwrap();
+    assert!(eventually(Duration::from_secs(30), || hub.applied_seq(&b) == 1).await);
+    assert_eq!(
+        hub.mqtt_counters
+            .connects
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "the hub was disconnected and reconnected"
+    );
+    agent_b.stop().await;
+    hub.stop().await;
+}
