@@ -150,6 +150,28 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Longest request target, bytes (`414` above it).
     pub max_uri_bytes: usize,
+    /// API tokens for everything but the stations' own endpoints (`[[http.tokens]]`). With any
+    /// token here or on a station, or on an address that is not loopback, every request but
+    /// the health check and the page assets needs one (docs/agent-http.md, "Tokens").
+    pub tokens: Vec<TokenConfig>,
+    /// Failed token checks allowed per client address and minute (then `429`).
+    pub auth_failures_per_minute: u32,
+}
+
+/// `[[http.tokens]]`: a token of the agent's API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds it (logged on failures, never the token).
+    pub name: String,
+    /// `viewer` (status, stock, tasks, metrics) or `admin` (that and every station).
+    pub role: String,
+    /// The token itself, at least 16 characters; or give `sha256` instead.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The token's SHA-256, 64 hex digits (`printf %s TOKEN | sha256sum`).
+    #[serde(default)]
+    pub sha256: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -161,6 +183,8 @@ impl Default for HttpConfig {
             request_timeout_ms: 30_000,
             max_body_bytes: 64 * 1024,
             max_uri_bytes: 8 * 1024,
+            tokens: Vec::new(),
+            auth_failures_per_minute: 20,
         }
     }
 }
@@ -252,6 +276,11 @@ pub struct StationConfig {
     /// kept). 0 = never.
     #[serde(default)]
     pub idle_logout_secs: u64,
+    /// SHA-256 (64 hex digits) of this station's own token: the station's device pairs once
+    /// with it (the station page asks for it and keeps it) and may then use this station's
+    /// endpoints only. Unset: only an admin token reaches them when tokens are on.
+    #[serde(default)]
+    pub token_sha256: Option<String>,
 }
 
 fn default_duplicate_window_ms() -> u64 {
@@ -453,6 +482,7 @@ impl AgentConfig {
                 ),
             ));
         }
+        crate::http_auth::validate(self)?;
         if self.sync.credential_file.is_none() {
             return Err(invalid(
                 "sync.credential_file",
@@ -559,7 +589,7 @@ mod tests {
             &[
                 ("STOCKPOST_NODE_ID", "DC-WEST"),
                 ("STOCKPOST_DATA_DIR", "/srv/a"),
-                ("STOCKPOST_HTTP_ADDR", "0.0.0.0:9000"),
+                ("STOCKPOST_HTTP_ADDR", "127.0.0.1:9000"),
                 ("STOCKPOST_MQTT_ADDR", "broker:8883"),
             ],
         );
@@ -574,7 +604,7 @@ mod tests {
                 c.http.listen.as_str(),
                 c.mqtt.address.as_str()
             ),
-            ("DC-WEST", Some("/srv/a"), "0.0.0.0:9000", "broker:8883")
+            ("DC-WEST", Some("/srv/a"), "127.0.0.1:9000", "broker:8883")
         );
     }
 

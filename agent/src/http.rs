@@ -27,6 +27,7 @@ pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Resp
 pub fn router(state: AppState) -> Router {
     let front = Arc::clone(&state.http_front);
     let max_body = state.config.http.max_body_bytes;
+    let auth = Arc::new(crate::http_auth::AgentAuth::from_config(&state.config));
     Router::new()
         .merge(crate::stations::http::routes())
         .merge(crate::stations::page::routes())
@@ -42,6 +43,12 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body))
+        // Tokens from the headers, before any body is read (inside the front: its error shape,
+        // limits and counters apply).
+        .layer(axum::middleware::from_fn_with_state(
+            (auth, Arc::clone(&front)),
+            crate::http_auth::authenticate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             front,
             stockpost_http::front::shape,

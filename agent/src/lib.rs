@@ -10,6 +10,7 @@ pub mod config;
 pub mod devices;
 pub mod diagnostics;
 pub mod http;
+pub mod http_auth;
 pub mod link;
 pub mod node;
 pub mod stations;

@@ -8,9 +8,12 @@
 //!   (`408`), rewrites any error answer that is not already `{"error": {"code", "message"}}`
 //!   (axum's own 405, 413 or query-string rejections) into it, and counts every rejection by
 //!   reason for `/metrics`.
+//! - [`guard`]: failed-token windows per client address (`429` after too many).
 
 pub mod front;
+pub mod guard;
 pub mod serve;
 
 pub use front::{error_response, ErrorCode, Front, FrontLimits, REASONS};
+pub use guard::Guard;
 pub use serve::{serve, Limits};

@@ -7,6 +7,47 @@
   const $ = (id) => document.getElementById(id);
   const input = $("scan");
   let sending = Promise.resolve();
+  // The station's token, when the agent asks for one: entered once, kept by this device.
+  const tokenKey = "stockpost-station-token:" + station;
+  let token = "";
+  try { token = window.localStorage.getItem(tokenKey) || ""; } catch (_) { /* no storage */ }
+  let stream = null;
+
+  function headers(extra) {
+    const h = Object.assign({}, extra || {});
+    if (token) h.authorization = "Bearer " + token;
+    return h;
+  }
+
+  function pairing() { return !$("pair-form").hidden; }
+
+  function askForToken(message) {
+    $("scan-form").hidden = true;
+    $("pair-form").hidden = false;
+    text($("prompt"), message);
+    $("pair-token").focus();
+  }
+
+  $("pair-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    token = $("pair-token").value.trim();
+    $("pair-token").value = "";
+    if (!token) return;
+    try { window.localStorage.setItem(tokenKey, token); } catch (_) { /* kept for this page only */ }
+    $("pair-form").hidden = true;
+    $("scan-form").hidden = false;
+    input.focus();
+    start();
+  });
+
+  // 401/403: this device is not (or no longer) paired with the station.
+  function refusedToken(r) {
+    if (r.status !== 401 && r.status !== 403) return false;
+    askForToken(r.status === 401
+      ? "This device is not paired with the station: enter its token."
+      : "That token is not this station's: enter this station's token.");
+    return true;
+  }
 
   function text(el, s) { el.textContent = s == null ? "" : String(s); }
 
@@ -57,9 +98,10 @@
     try {
       const r = await fetch(base + "/scan", {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: headers({ "content-type": "application/json" }),
         body: JSON.stringify({ data: data }),
       });
+      if (refusedToken(r)) { text($("last"), data + ": not recorded"); return; }
       const body = await r.json().catch(() => null);
       if (!r.ok) {
         const err = (body && body.error) || { code: "http_" + r.status, message: "The agent refused the request" };
@@ -89,13 +131,16 @@
     sending = sending.then(() => send(data));
   });
 
-  // Always keep the input focused for the scanner.
-  input.addEventListener("blur", () => setTimeout(() => input.focus(), 0));
-  document.addEventListener("click", () => input.focus());
+  // Always keep the input focused for the scanner (but not while pairing).
+  input.addEventListener("blur", () => setTimeout(() => { if (!pairing()) input.focus(); }, 0));
+  document.addEventListener("click", () => { if (!pairing()) input.focus(); });
   input.focus();
 
   function follow() {
-    const es = new EventSource(base + "/events");
+    if (stream) stream.close();
+    const q = token ? "?token=" + encodeURIComponent(token) : "";
+    const es = new EventSource(base + "/events" + q);
+    stream = es;
     es.addEventListener("state", (ev) => {
       try { render(JSON.parse(ev.data)); } catch (_) { /* ignore a bad frame */ }
     });
@@ -103,6 +148,16 @@
     es.onerror = () => { $("live").className = "off"; };
   }
 
-  fetch(base).then((r) => r.json()).then(render).catch(() => {});
-  if (window.EventSource) follow();
+  function start() {
+    fetch(base, { headers: headers() })
+      .then((r) => {
+        if (refusedToken(r)) return null;
+        if (window.EventSource) follow();
+        return r.json();
+      })
+      .then(render)
+      .catch(() => {});
+  }
+
+  start();
 })();
