@@ -510,3 +510,45 @@ async fn a_node_registered_without_a_credential_gets_one_once_and_a_rotation_rep
     assert_eq!(status, 404);
     hub.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_its_credential_file_records_steps_says_why_and_syncs_once_the_file_appears()
+{
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", free_port().unwrap());
+    let mut config = hub_config_with_api(&dir.path().join("hub"), &addr, "").unwrap();
+    config.mqtt.embedded_broker = true;
+    let hub = HubNode::start(config).await.unwrap();
+    stockpost_tests::hubapi::register(&hub, &[NODE])
+        .await
+        .unwrap();
+    let mut agent_config = agent_config(NODE, &dir.path().join("agent"), &addr).unwrap();
+    let file = dir.path().join("later.key");
+    agent_config.sync.credential_file = Some(file.clone());
+    let agent = AgentNode::start(agent_config).await.unwrap();
+    record_receipt(&agent.writer, "RCV-1", "MUG", "1")
+        .await
+        .unwrap();
+    let said = eventually(Duration::from_secs(30), || {
+        agent
+            .link_status
+            .borrow()
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("sync.credential_file"))
+    })
+    .await;
+    assert!(said, "status: {:?}", agent.link_status.borrow());
+    let node = NodeId::new(NODE).unwrap();
+    assert_eq!(hub.applied_seq(&node), 0);
+    stockpost_tests::keys::write_key(&file, &test_key(NODE)).unwrap();
+    let synced = eventually(Duration::from_secs(30), || hub.applied_seq(&node) == 1).await;
+    assert!(
+        synced,
+        "the event did not arrive once the credential was there"
+    );
+    assert!(agent.link_status.borrow().last_error.is_none());
+    agent.stop().await;
+    hub.stop().await;
+}
