@@ -388,10 +388,16 @@ async fn start_or_reuse(
 /// The MQTT 3.1.1 CONNECT packet of the readiness probe: clean session, keep-alive 10 s,
 /// client id [`PROBE_CLIENT_ID`], user [`HUB_USER`] with `password`.
 pub fn probe_connect(password: &str) -> Vec<u8> {
+    connect_packet(PROBE_CLIENT_ID, HUB_USER, password)
+}
+
+/// An MQTT 3.1.1 CONNECT packet with clean session, keep-alive 10 s, `client_id`, `user` and
+/// `password` (the probe's, and what tests log in with).
+pub fn connect_packet(client_id: &str, user: &str, password: &str) -> Vec<u8> {
     let mut body = vec![0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04];
     // Flags: user name, password, clean session; keep-alive 10 s.
     body.extend_from_slice(&[0xC2, 0x00, 0x0A]);
-    for field in [PROBE_CLIENT_ID, HUB_USER, password] {
+    for field in [client_id, user, password] {
         let len = u16::try_from(field.len()).unwrap_or(u16::MAX);
         body.extend_from_slice(&len.to_be_bytes());
         body.extend_from_slice(field.as_bytes());

@@ -18,25 +18,14 @@ use stockpost_tests::mosquitto::free_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// An MQTT 3.1.1 CONNECT with clean session, keep-alive 60 s and a user name and password.
-fn connect_packet(client_id: &str, user: &str, password: &str) -> Vec<u8> {
-    let mut body = vec![0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0xC2, 0x00, 0x3C];
-    for field in [client_id, user, password] {
-        body.extend_from_slice(&u16::try_from(field.len()).unwrap().to_be_bytes());
-        body.extend_from_slice(field.as_bytes());
-    }
-    assert!(body.len() < 128, "one-byte remaining length");
-    let mut out = vec![0x10, u8::try_from(body.len()).unwrap()];
-    out.extend_from_slice(&body);
-    out
-}
-
 /// Connects and logs in; `Some(stream)` when the broker accepted (CONNACK 0), `None` when the
 /// connection was closed or refused.
 async fn log_in(addr: &str, client_id: &str, user: &str, password: &str) -> Option<TcpStream> {
     let mut stream = TcpStream::connect(addr).await.ok()?;
     stream
-        .write_all(&connect_packet(client_id, user, password))
+        .write_all(&stockpost_hub::broker::connect_packet(
+            client_id, user, password,
+        ))
         .await
         .ok()?;
     let mut connack = [0u8; 4];
